@@ -1,0 +1,63 @@
+# One virtual environment at .venv; each install step is skipped when its stamp is newer than
+# pyproject.toml. torch is installed first, from the CPU build on this machine's disk.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+DATA_DIR ?= .genai-stack
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: help install install-dev demo ingest serve test lint format synth bench clean
+
+help:
+	@echo "make demo   - install, ingest data/sample_kb, serve the assistant on http://$(HOST):$(PORT)"
+	@echo "make test   - install everything, lint (ruff, mypy) and run every test"
+	@echo "make synth  - synthesize the CDK stack into cdk.out/ (cdk-nag and cfn-lint included)"
+	@echo "make bench  - run the benchmarks and write docs/BENCHMARKS.md"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.torch: | $(PY)
+	$(PIP) install --quiet torch==2.13.0
+	touch $@
+
+$(VENV)/.installed-local: pyproject.toml $(VENV)/.torch
+	$(PIP) install --quiet -e '.[local]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
+	$(PIP) install --quiet -e '.[local,infra,training,launch,dev]'
+	touch $@ $(VENV)/.installed-local
+
+install: $(VENV)/.installed-local
+install-dev: $(VENV)/.installed-dev
+
+ingest: install
+	$(VENV)/bin/genai-stack ingest data/sample_kb --data-dir $(DATA_DIR)
+
+serve: install
+	$(VENV)/bin/genai-stack serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+demo: ingest serve
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR)

@@ -1,0 +1,156 @@
+"""Names shared by the runtime (`functions`) and the infrastructure (`infra`).
+
+The CDK stack sets environment variables, creates the OpenSearch index and draws dashboards
+from these names; the runtime reads the same names. Keeping them in one module that both import
+means the two halves cannot drift. This module must stay dependency-free (standard library only):
+it is imported at synth time and on the Lambda cold-start path.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+ENV_PREFIX = "GENAI_STACK_"
+
+
+class EnvVar(StrEnum):
+    """Environment variables read by `functions.settings.Settings` (prefix + field name, upper)."""
+
+    DATA_DIR = "GENAI_STACK_DATA_DIR"
+    VECTOR_STORE = "GENAI_STACK_VECTOR_STORE"
+    OPENSEARCH_ENDPOINT = "GENAI_STACK_OPENSEARCH_ENDPOINT"
+    OPENSEARCH_INDEX = "GENAI_STACK_OPENSEARCH_INDEX"
+    EMBEDDER = "GENAI_STACK_EMBEDDER"
+    EMBEDDING_MODEL_ID = "GENAI_STACK_EMBEDDING_MODEL_ID"
+    EMBEDDING_ENDPOINT_NAME = "GENAI_STACK_EMBEDDING_ENDPOINT_NAME"
+    CHAT_MODEL = "GENAI_STACK_CHAT_MODEL"
+    CHAT_MODEL_ID = "GENAI_STACK_CHAT_MODEL_ID"
+    CHAT_ENDPOINT_NAME = "GENAI_STACK_CHAT_ENDPOINT_NAME"
+    CHECKPOINT_DIR = "GENAI_STACK_CHECKPOINT_DIR"
+    STORE = "GENAI_STACK_STORE"
+    CONVERSATIONS_TABLE = "GENAI_STACK_CONVERSATIONS_TABLE"
+    FEEDBACK_TABLE = "GENAI_STACK_FEEDBACK_TABLE"
+    ESCALATION_TOPIC_ARN = "GENAI_STACK_ESCALATION_TOPIC_ARN"
+    DOCUMENTS_BUCKET = "GENAI_STACK_DOCUMENTS_BUCKET"
+    TRAINING_DATA_BUCKET = "GENAI_STACK_TRAINING_DATA_BUCKET"
+    RETENTION_DAYS = "GENAI_STACK_RETENTION_DAYS"
+
+
+class VectorStoreKind(StrEnum):
+    EMBEDDED = "embedded"
+    OPENSEARCH = "opensearch"
+
+
+class EmbedderKind(StrEnum):
+    LOCAL = "local"
+    BEDROCK = "bedrock"
+    SAGEMAKER = "sagemaker"
+
+
+class ChatModelKind(StrEnum):
+    EXTRACTIVE = "extractive"
+    LOCAL_CHECKPOINT = "local-checkpoint"
+    BEDROCK = "bedrock"
+    SAGEMAKER = "sagemaker"
+
+
+class StoreKind(StrEnum):
+    SQLITE = "sqlite"
+    DYNAMODB = "dynamodb"
+
+
+# --- Lambda functions -------------------------------------------------------------------------
+
+#: Lambda functions behind the HTTP API; each handler lives at `functions.handlers.<name>.handler`.
+API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback")
+
+
+def handler_path(name: str) -> str:
+    """The Lambda handler string for one of our handler modules."""
+    return f"functions.handlers.{name}.handler"
+
+
+# --- Metrics ----------------------------------------------------------------------------------
+
+METRICS_NAMESPACE = "GenAiStack"
+SERVICE_NAME = "genai-stack"
+
+
+class MetricName(StrEnum):
+    """Application metrics, emitted as CloudWatch EMF and drawn on the stack's dashboard."""
+
+    QUERIES = "Queries"
+    QUERY_LATENCY = "QueryLatency"  # milliseconds, whole request path
+    RETRIEVAL_LATENCY = "RetrievalLatency"  # milliseconds, embed + search
+    GENERATION_LATENCY = "GenerationLatency"  # milliseconds, chat model
+    INPUT_TOKENS = "InputTokens"
+    OUTPUT_TOKENS = "OutputTokens"
+    GUARDRAIL_BLOCKS = "GuardrailBlocks"
+    GROUNDED_ANSWERS = "GroundedAnswers"
+    UNGROUNDED_ANSWERS = "UngroundedAnswers"
+    EMPTY_RETRIEVALS = "EmptyRetrievals"
+    REPHRASES = "Rephrases"
+    ESCALATIONS = "Escalations"
+    FEEDBACK_POSITIVE = "FeedbackPositive"
+    FEEDBACK_NEGATIVE = "FeedbackNegative"
+
+
+# --- The k-NN index ---------------------------------------------------------------------------
+
+EMBEDDING_DIMENSION = 384  # all-MiniLM-L6-v2; Titan Text Embeddings v2 is configured to 384 too
+
+
+def knn_index_body(
+    dimension: int = EMBEDDING_DIMENSION,
+    *,
+    engine: str = "faiss",
+    space_type: str = "innerproduct",
+    m: int = 16,
+    ef_construction: int = 128,
+    ef_search: int = 100,
+    shards: int = 1,
+    replicas: int = 1,
+) -> dict[str, Any]:
+    """The OpenSearch index settings and mapping used by the runtime adapter and the stack.
+
+    Vectors are L2-normalised, so inner product equals cosine similarity. `text` and `title` are
+    analysed with the English analyzer for BM25, the keyword fields serve metadata filters
+    (efficient k-NN filtering applies them inside the HNSW search).
+    """
+    if dimension <= 0:
+        raise ValueError("dimension must be positive")
+    return {
+        "settings": {
+            "index": {
+                "knn": True,
+                "knn.algo_param.ef_search": ef_search,
+                "number_of_shards": shards,
+                "number_of_replicas": replicas,
+            }
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "chunk_id": {"type": "keyword"},
+                "source": {"type": "keyword"},
+                "source_hash": {"type": "keyword"},
+                "title": {"type": "text", "analyzer": "english"},
+                "section": {"type": "text", "analyzer": "english"},
+                "text": {"type": "text", "analyzer": "english"},
+                "chunk_index": {"type": "integer"},
+                "user_id": {"type": "keyword"},
+                "metadata": {"type": "flat_object"},
+                "embedding": {
+                    "type": "knn_vector",
+                    "dimension": dimension,
+                    "method": {
+                        "name": "hnsw",
+                        "engine": engine,
+                        "space_type": space_type,
+                        "parameters": {"m": m, "ef_construction": ef_construction},
+                    },
+                },
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""Input and output guardrails: detectors behind one interface, combined by a policy."""

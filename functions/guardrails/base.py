@@ -1,0 +1,58 @@
+"""The detector interface shared by every guardrail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Stage(StrEnum):
+    """Where a text is checked: the user's input or the model's output."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+class Action(StrEnum):
+    """What the policy does with a finding."""
+
+    BLOCK = "block"  # refuse the text
+    REDACT = "redact"  # replace the spans, let the text through
+    FLAG = "flag"  # report only
+
+
+@dataclass(frozen=True)
+class Span:
+    """A character range `[start, end)` of the checked text and what it holds."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detector's verdict on one text; `score` is in [0, 1]."""
+
+    category: str
+    score: float
+    spans: tuple[Span, ...] = ()
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a detector may need besides the text (sources are used by groundedness checks)."""
+
+    stage: Stage
+    sources: Sequence[str] = field(default_factory=tuple)
+
+
+class Detector(Protocol):
+    """A guardrail: returns a finding when the text triggers it, else None."""
+
+    category: str
+
+    def detect(self, text: str, context: CheckContext) -> Finding | None: ...
