@@ -9,7 +9,7 @@ it is imported at synth time and on the Lambda cold-start path.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 ENV_PREFIX = "GENAI_STACK_"
 
@@ -154,3 +154,37 @@ def knn_index_body(
             },
         },
     }
+
+
+# --- The interaction export: written by the runtime, read by `training_jobs.data` --------------
+
+
+class ExportedSource(TypedDict):
+    source: str
+    title: str
+    score: float
+
+
+class InteractionRecord(TypedDict):
+    """One answered question with what users said about it; one JSON object per line.
+
+    Text fields are PII-redacted by the exporter. `rephrased` marks that the user's next turn
+    asked the same thing in other words (an implicit thumbs-down); `human_answer` is what a human
+    agent replied after an escalation, the best "chosen" answer a preference pair can have.
+    """
+
+    message_id: str
+    conversation_id: str
+    user_id: str | None
+    turn: int
+    question: str
+    answer: str
+    sources: list[ExportedSource]
+    grounded: bool
+    created_at: str  # ISO 8601, UTC
+    rating: Literal["up", "down"] | None
+    reason: str | None
+    comment: str | None
+    escalated: bool
+    rephrased: bool
+    human_answer: str | None
