@@ -10,7 +10,7 @@ numbers and prices are not redacted by mistake. Names of people are not detected
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 from functions.guardrails.base import CheckContext, Finding, Span
@@ -59,8 +59,8 @@ class PiiPattern:
 
 
 _STREET_SUFFIX = (
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|"
-    r"Terrace|Square|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Close|Crescent)\.?"
+    r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Way|Place|Terrace|Square|Parkway|Highway|"
+    r"Circle|Trail|Close|Crescent|(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Sq|Pkwy|Hwy|Cir)\.?)\b"
 )
 
 PATTERNS: tuple[PiiPattern, ...] = (
@@ -90,16 +90,26 @@ PATTERNS: tuple[PiiPattern, ...] = (
 )
 
 
-def find_pii(text: str) -> list[Span]:
-    """All PII spans, longest first where two overlap (a card beats the phone inside it)."""
+def find_pii(text: str, allow: Collection[str] = ()) -> list[Span]:
+    """All PII spans, longest first where two overlap (a card beats the phone inside it).
+
+    `allow` lists values that are meant to be public (the support desk's e-mail or phone):
+    an exact value, or `@domain` for every address of that domain.
+    """
     candidates: list[Span] = []
     for pattern in PATTERNS:
         for match in pattern.regex.finditer(text):
             value = match.group(0).strip()
+            if _allowed(value, allow):
+                continue
             if pattern.validator is None or pattern.validator(value):
                 start = match.start() + (len(match.group(0)) - len(match.group(0).lstrip()))
                 candidates.append(Span(start, start + len(value), pattern.label))
     return list(_without_overlaps(candidates))
+
+
+def _allowed(value: str, allow: Collection[str]) -> bool:
+    return any(value == entry or (entry.startswith("@") and value.endswith(entry)) for entry in allow)
 
 
 def _without_overlaps(spans: list[Span]) -> Iterator[Span]:
@@ -122,18 +132,29 @@ def redact(text: str, spans: list[Span] | tuple[Span, ...]) -> str:
     return "".join(out)
 
 
-def redact_pii(text: str) -> str:
-    """The text with every detected PII span replaced by its label."""
-    return redact(text, find_pii(text))
+def redact_pii(text: str, allow: Collection[str] = ()) -> str:
+    """The text with every detected PII span (except allowed values) replaced by its label."""
+    return redact(text, find_pii(text, allow))
 
 
 class PiiDetector:
-    """Guardrail wrapper around `find_pii`; the policy redacts what it finds."""
+    """Guardrail wrapper around `find_pii`; the policy redacts what it finds.
+
+    On output, values that appear verbatim in the cited sources are not PII leaks: they came
+    from the knowledge base (which was redacted at ingestion, except for allowed values).
+    """
 
     category = "pii"
 
+    def __init__(self, allow: Collection[str] = ()) -> None:
+        self._allow = tuple(allow)
+
     def detect(self, text: str, context: CheckContext) -> Finding | None:
-        spans = find_pii(text)
+        spans = [
+            span
+            for span in find_pii(text, self._allow)
+            if not any(text[span.start : span.end] in source for source in context.sources)
+        ]
         if not spans:
             return None
         score = max(p.score for p in PATTERNS if p.label in {s.label for s in spans})

@@ -1,0 +1,50 @@
+"""Groundedness: is each sentence of an answer supported by the sources it was built from?
+
+A lexical check, cheap enough for every answer: the share of an answer sentence's content terms
+(stemmed, stop words dropped) that occur in the sources. An answer is grounded when every
+sentence is mostly supported. Citation markers like `[2]` are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from functions.guardrails.base import CheckContext, Finding, Span
+from functions.text import content_terms
+
+_CITATION = re.compile(r"\[\d+\]")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def sentence_support(sentence: str, source_terms: set[str]) -> float | None:
+    """Share of the sentence's content terms found in the sources; None for an empty sentence."""
+    terms = content_terms(_CITATION.sub(" ", sentence))
+    if not terms:
+        return None
+    return sum(term in source_terms for term in terms) / len(terms)
+
+
+class GroundingDetector:
+    """Flags answer sentences whose support falls below `min_support`."""
+
+    category = "ungrounded"
+
+    def __init__(self, min_support: float = 0.6) -> None:
+        self.min_support = min_support
+
+    def detect(self, text: str, context: CheckContext) -> Finding | None:
+        if not context.sources:
+            return None
+        source_terms = {term for source in context.sources for term in content_terms(source)}
+        weak: list[Span] = []
+        worst = 1.0
+        for match in _SENTENCE.finditer(text):
+            support = sentence_support(match.group(0), source_terms)
+            if support is None:
+                continue
+            worst = min(worst, support)
+            if support < self.min_support:
+                weak.append(Span(match.start(), match.end(), "UNSUPPORTED"))
+        if not weak:
+            return None
+        return Finding(self.category, round(1.0 - worst, 3), tuple(weak), "sentences not found in sources")

@@ -1,0 +1,111 @@
+"""Every knob of the runtime, in one pydantic-settings model validated at start-up.
+
+Values come from `GENAI_STACK_*` environment variables (the names are in `functions.contract`)
+or from keyword arguments (the CLI passes `data_dir`). With nothing set, every adapter is the
+embedded one, so the assistant runs on a laptop without an AWS account.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from functions.contract import (
+    ENV_PREFIX,
+    ChatModelKind,
+    EmbedderKind,
+    StoreKind,
+    VectorStoreKind,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Where the embedded adapters keep their files (vector index, SQLite database).
+    data_dir: Path = Path(".genai-stack")
+
+    # Adapters
+    vector_store: VectorStoreKind = VectorStoreKind.EMBEDDED
+    embedder: EmbedderKind = EmbedderKind.LOCAL
+    chat_model: ChatModelKind = ChatModelKind.EXTRACTIVE
+    store: StoreKind = StoreKind.SQLITE
+
+    # AWS adapters (issue-4 adapters read these; the CDK stack sets them)
+    opensearch_endpoint: str | None = None
+    opensearch_index: str = "genai-stack-chunks"
+    embedding_model_id: str = "amazon.titan-embed-text-v2:0"
+    embedding_endpoint_name: str | None = None
+    chat_model_id: str = "amazon.nova-lite-v1:0"
+    chat_endpoint_name: str | None = None
+    checkpoint_dir: Path | None = None
+    conversations_table: str | None = None
+    feedback_table: str | None = None
+    escalation_topic_arn: str | None = None
+    documents_bucket: str | None = None
+    training_data_bucket: str | None = None
+    retention_days: int = Field(default=365, ge=1, le=3650)
+
+    # Request limits
+    max_question_chars: int = Field(default=4000, ge=1)
+    max_k: int = Field(default=50, ge=1, le=1000)
+
+    # Retrieval: how many chunks reach the prompt, and how the two rankings are fused.
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidate_pool: int = Field(default=50, ge=1, le=1000, description="hits taken from each ranking")
+    dense_weight: float = Field(
+        default=0.6, ge=0.0, le=1.0, description="weight of the dense ranking in the fusion"
+    )
+    # Confidence gate: below this calibrated relevance the assistant says it does not know.
+    min_relevance: float = Field(default=0.45, ge=0.0, le=1.0)
+
+    # Chunking
+    chunk_size: int = Field(default=800, ge=100, le=8000, description="characters per chunk")
+    chunk_overlap: int = Field(default=100, ge=0)
+
+    # Values that look like PII but are meant to be public (the support desk's address and phone):
+    # exact values, or "@domain" for a whole mail domain. JSON list in the environment.
+    pii_allowlist: tuple[str, ...] = ()
+
+    # Answers
+    max_answer_sentences: int = Field(default=3, ge=1, le=10)
+    max_new_tokens: int = Field(default=256, ge=1, le=4096)
+    rephrase_similarity: float = Field(default=0.8, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        if self.top_k > self.candidate_pool:
+            raise ValueError("top_k must not exceed candidate_pool")
+        required = {
+            "opensearch_endpoint": self.vector_store is VectorStoreKind.OPENSEARCH,
+            "embedding_endpoint_name": self.embedder is EmbedderKind.SAGEMAKER,
+            "chat_endpoint_name": self.chat_model is ChatModelKind.SAGEMAKER,
+            "checkpoint_dir": self.chat_model is ChatModelKind.LOCAL_CHECKPOINT,
+            "conversations_table": self.store is StoreKind.DYNAMODB,
+            "feedback_table": self.store is StoreKind.DYNAMODB,
+        }
+        missing = [name for name, needed in required.items() if needed and not getattr(self, name)]
+        if missing:
+            names = ", ".join(f"{ENV_PREFIX}{name.upper()}" for name in missing)
+            raise ValueError(f"the configured adapters need {names}")
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "genai-stack.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once (at cold start)."""
+    return Settings()
