@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: embedders, vector stores, retrieval, prompts, chat models."""

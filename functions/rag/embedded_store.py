@@ -1,0 +1,327 @@
+"""The embedded VectorStore: exact dense search with numpy plus BM25 (bm25s), on local disk.
+
+Exact search is the right call at this size: a matrix-vector product over 100k x 384 float32
+takes about 8 ms here, with perfect recall and no index build. The index lives in versioned
+folders under `directory`; `CURRENT` names the live one and is replaced atomically by `flush`, so
+a crash half-way through an ingest leaves the previous version in place, and a server reading the
+folder picks up a new version on its next search.
+
+    index/
+      CURRENT          "v000007"
+      v000007/         vectors.npy, chunks.jsonl, bm25/, meta.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from functions.errors import DependencyUnavailableError
+from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
+from functions.rag.fusion import fuse_scores
+
+_CURRENT = "CURRENT"
+_VERSION_PREFIX = "v"
+
+
+class IndexCorruptError(DependencyUnavailableError):
+    """The files of the live index version cannot be read."""
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
+    """Lower-case word tokens, English stop words removed, Snowball-stemmed (bm25s defaults)."""
+    import bm25s
+
+    tokens: list[list[str]] = bm25s.tokenize(
+        texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+    )
+    return tokens
+
+
+def _text_key(text: str) -> str:
+    normalised = " ".join(text.lower().split())
+    return hashlib.sha1(normalised.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class _Snapshot:
+    """One immutable version of the index, as searches see it."""
+
+    version: str | None
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    bm25: Any | None
+    text_keys: list[str] = field(default_factory=list)
+    _field_cache: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def rows_matching(self, name: str, value: str) -> np.ndarray:
+        by_value = self._field_cache.get(name)
+        if by_value is None:
+            groups: dict[str, list[int]] = {}
+            for row, chunk in enumerate(self.chunks):
+                found = chunk.field_value(name)
+                if found is not None:
+                    groups.setdefault(found, []).append(row)
+            by_value = {key: np.asarray(rows, dtype=np.int64) for key, rows in groups.items()}
+            self._field_cache[name] = by_value
+        return by_value.get(value, np.zeros(0, dtype=np.int64))
+
+
+class EmbeddedVectorStore:
+    """A VectorStore in a local folder; see the module docstring for the layout."""
+
+    def __init__(self, directory: Path, dimension: int) -> None:
+        self.directory = Path(directory)
+        self.dimension = dimension
+        self._lock = threading.Lock()
+        self._stemmer = _stemmer()
+        self._current_stat: tuple[int, int] | None = None
+        self._snapshot = self._empty_snapshot()
+        self._pending: tuple[list[Chunk], list[np.ndarray]] | None = None
+        self._reload_if_changed()
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return len(self._current().chunks)
+
+    def source_hashes(self) -> dict[str, str]:
+        chunks = self._pending[0] if self._pending is not None else self._current().chunks
+        return {chunk.source: chunk.source_hash for chunk in chunks}
+
+    def search(self, query: SearchQuery) -> list[ScoredChunk]:
+        snapshot = self._current()
+        if not snapshot.chunks:
+            return []
+        rows = self._allowed_rows(snapshot, query.filters)
+        if rows is not None and rows.size == 0:
+            return []
+
+        dense_all = snapshot.vectors @ np.asarray(query.vector, dtype=np.float32)
+        dense = self._top(dense_all, rows, query.candidate_pool)
+        lexical = self._lexical(snapshot, query.text, rows, query.candidate_pool)
+        fused = fuse_scores(dense, lexical, query.dense_weight)
+
+        results: list[ScoredChunk] = []
+        seen_texts: set[str] = set()
+        for row, score in fused:
+            key = snapshot.text_keys[row]
+            if key in seen_texts:  # the same passage from two sources is cited once
+                continue
+            seen_texts.add(key)
+            results.append(
+                ScoredChunk(
+                    chunk=snapshot.chunks[row],
+                    score=round(float(score), 6),
+                    relevance=float(dense_all[row]),
+                    dense_score=float(dense_all[row]),
+                    lexical_score=lexical.get(row),
+                )
+            )
+            if len(results) == query.k:
+                break
+        return results
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(chunks), self.dimension):
+            raise ValueError(
+                f"expected vectors of shape ({len(chunks)}, {self.dimension}), got {vectors.shape}"
+            )
+        pending_chunks, pending_vectors = self._working_copy()
+        pending_chunks.extend(chunks)
+        pending_vectors.extend(vectors)
+
+    def delete_sources(self, sources: Iterable[str]) -> int:
+        doomed = set(sources)
+        pending_chunks, pending_vectors = self._working_copy()
+        keep = [i for i, chunk in enumerate(pending_chunks) if chunk.source not in doomed]
+        removed = len(pending_chunks) - len(keep)
+        if removed:
+            self._pending = ([pending_chunks[i] for i in keep], [pending_vectors[i] for i in keep])
+        return removed
+
+    def flush(self) -> None:
+        """Write the pending changes as a new version and make it the live one, atomically."""
+        if self._pending is None:
+            return
+        chunks, vector_rows = self._pending
+        vectors = (
+            np.vstack(vector_rows).astype(np.float32)
+            if vector_rows
+            else np.zeros((0, self.dimension), dtype=np.float32)
+        )
+        with self._lock:
+            previous = self._snapshot.version
+            snapshot = self._build_snapshot(None, chunks, vectors)
+            snapshot.version = self._write_version(snapshot)
+            self._snapshot = snapshot
+            self._current_stat = self._stat_current()
+            self._pending = None
+        # The previous version stays until the next flush: a reader may be loading it right now.
+        self._remove_old_versions(keep={snapshot.version, previous})
+
+    def discard(self) -> None:
+        """Drop pending changes (an ingest that failed half-way)."""
+        self._pending = None
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _empty_snapshot(self) -> _Snapshot:
+        return _Snapshot(None, [], np.zeros((0, self.dimension), dtype=np.float32), None)
+
+    def _current(self) -> _Snapshot:
+        self._reload_if_changed()
+        return self._snapshot
+
+    def _working_copy(self) -> tuple[list[Chunk], list[np.ndarray]]:
+        if self._pending is None:
+            snapshot = self._current()
+            self._pending = (list(snapshot.chunks), list(snapshot.vectors))
+        return self._pending
+
+    def _stat_current(self) -> tuple[int, int] | None:
+        try:
+            stat = (self.directory / _CURRENT).stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_mtime_ns, stat.st_ino)
+
+    def _reload_if_changed(self) -> None:
+        stat = self._stat_current()
+        if stat == self._current_stat:
+            return
+        with self._lock:
+            if stat == self._current_stat:
+                return
+            self._snapshot = self._load() if stat is not None else self._empty_snapshot()
+            self._current_stat = stat
+
+    def _load(self) -> _Snapshot:
+        version = (self.directory / _CURRENT).read_text().strip()
+        folder = self.directory / version
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            if meta["dimension"] != self.dimension:
+                raise IndexCorruptError(
+                    f"the index in {self.directory} holds {meta['dimension']}-dimensional vectors, "
+                    f"the embedder gives {self.dimension}: re-ingest with the configured embedder"
+                )
+            vectors = np.load(folder / "vectors.npy")
+            with (folder / "chunks.jsonl").open(encoding="utf-8") as lines:
+                chunks = [Chunk.from_dict(json.loads(line)) for line in lines]
+            bm25 = None
+            if chunks:
+                import bm25s
+
+                bm25 = bm25s.BM25.load(str(folder / "bm25"), load_vocab=True)
+        except (OSError, ValueError, KeyError) as error:
+            raise IndexCorruptError(f"cannot read index version {folder}: {error}") from error
+        return self._build_snapshot(version, chunks, vectors, bm25)
+
+    def _build_snapshot(
+        self, version: str | None, chunks: list[Chunk], vectors: np.ndarray, bm25: Any | None = None
+    ) -> _Snapshot:
+        if bm25 is None and chunks:
+            import bm25s
+
+            bm25 = bm25s.BM25()
+            bm25.index(self._bm25_corpus(chunks), show_progress=False)
+        return _Snapshot(version, chunks, vectors, bm25, [_text_key(c.text) for c in chunks])
+
+    def _bm25_corpus(self, chunks: list[Chunk]) -> Any:
+        import bm25s
+
+        # The title and section are part of what a chunk is about: index them with its text.
+        texts = [f"{c.title}\n{c.section}\n{c.text}" for c in chunks]
+        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+
+    def _write_version(self, snapshot: _Snapshot) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        version = self._next_version()
+        staging = self.directory / f".{version}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        np.save(staging / "vectors.npy", snapshot.vectors)
+        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
+            for chunk in snapshot.chunks:
+                out.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+        if snapshot.bm25 is not None:
+            snapshot.bm25.save(str(staging / "bm25"), show_progress=False)
+        meta = {"dimension": self.dimension, "chunks": len(snapshot.chunks)}
+        (staging / "meta.json").write_text(json.dumps(meta))
+        _fsync_tree(staging)
+        staging.rename(self.directory / version)
+        pointer = self.directory / f".{_CURRENT}.tmp"
+        pointer.write_text(version)
+        os.replace(pointer, self.directory / _CURRENT)
+        return version
+
+    def _next_version(self) -> str:
+        numbers = [
+            int(p.name[len(_VERSION_PREFIX) :])
+            for p in self.directory.glob(f"{_VERSION_PREFIX}*")
+            if p.is_dir() and p.name[len(_VERSION_PREFIX) :].isdigit()
+        ]
+        return f"{_VERSION_PREFIX}{max(numbers, default=0) + 1:06d}"
+
+    def _remove_old_versions(self, keep: set[str | None]) -> None:
+        for path in self.directory.glob(f"{_VERSION_PREFIX}*"):
+            if path.is_dir() and path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _allowed_rows(self, snapshot: _Snapshot, filters: Mapping[str, str]) -> np.ndarray | None:
+        rows: np.ndarray | None = None
+        for name, value in filters.items():
+            matching = snapshot.rows_matching(name, str(value))
+            rows = matching if rows is None else np.intersect1d(rows, matching, assume_unique=True)
+        return rows
+
+    @staticmethod
+    def _top(scores: np.ndarray, rows: np.ndarray | None, n: int) -> dict[int, float]:
+        candidates = np.arange(scores.shape[0]) if rows is None else rows
+        values = scores[candidates]
+        if values.size > n:
+            best = np.argpartition(-values, n - 1)[:n]
+            candidates, values = candidates[best], values[best]
+        return {int(row): float(value) for row, value in zip(candidates, values, strict=True)}
+
+    def _lexical(
+        self, snapshot: _Snapshot, text: str, rows: np.ndarray | None, n: int
+    ) -> dict[int, float]:
+        tokens = tokenize([text], self._stemmer)[0]
+        vocabulary = snapshot.bm25.vocab_dict if snapshot.bm25 is not None else {}
+        known = [token for token in tokens if token in vocabulary]
+        if not known:
+            return {}
+        scores = snapshot.bm25.get_scores(known)
+        if rows is not None:
+            mask = np.zeros_like(scores)
+            mask[rows] = 1.0
+            scores = scores * mask
+        positive = np.flatnonzero(scores > 0)
+        return self._top(scores, positive, n)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())

@@ -1,0 +1,136 @@
+"""The embedded default chat model: answers with the sources' own sentences and cites them.
+
+It is a LangChain `BaseChatModel` reading the same rendered prompt a hosted LLM would get, so
+the pipeline, tracing and metrics do not care which model answers. It cannot invent anything:
+every sentence it returns is copied from a source, which makes it the safe default until a
+fine-tuned or hosted model is configured.
+
+Sentence choice: each sentence of each source scores the IDF-weighted share of the question's
+content terms it contains, discounted by the source's retrieval rank. The best sentence leads (with
+the next one when it is a lead-in ending in a colon), and other sentences join when they score
+close to the best. Without any overlap (a paraphrased question) the top
+source's opening sentences are used: retrieval already judged that source the most relevant.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
+from functions.text import content_terms, split_sentences, words
+
+_QUANTITY_QUESTION = re.compile(r"\b(how (much|many|long|soon|late|early)|when|what time|cost|price|fee)\b", re.I)
+_RANK_DISCOUNT = 0.15
+_COMPANION_RATIO = 0.6
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    source: int  # 1-based source number, as cited
+    position: int
+    text: str
+    score: float
+
+
+class ExtractiveChatModel(BaseChatModel):
+    """Answers from the best-supported sentences of the prompt's sources, with [n] citations."""
+
+    max_sentences: int = 3
+
+    @property
+    def _llm_type(self) -> str:
+        return "genai-stack-extractive"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        prompt = messages[-1].text if messages else ""
+        sources, question = parse_prompt(prompt)
+        answer = self.answer(question, sources)
+        prompt_words = sum(len(words(m.text)) for m in messages)
+        usage = {  # word counts: this model has no tokenizer
+            "input_tokens": prompt_words,
+            "output_tokens": len(words(answer)),
+            "total_tokens": prompt_words + len(words(answer)),
+        }
+        message = AIMessage(content=answer, usage_metadata=usage)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def answer(self, question: str, sources: Sequence[PromptSource]) -> str:
+        candidates = _score_sentences(question, sources)
+        if not candidates:
+            return FALLBACK_ANSWER
+        chosen = self._choose(candidates)
+        return _render(chosen)
+
+    def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        best = max(candidates, key=lambda c: (c.score, -c.source, -c.position))
+        if best.score == 0.0:
+            opening = [c for c in candidates if c.source == best.source][: self.max_sentences - 1]
+            return opening or [best]
+        chosen = [best]
+        follower = next(
+            (c for c in candidates if c.source == best.source and c.position == best.position + 1), None
+        )
+        if follower is not None and best.text.endswith(":"):  # a lead-in to a list: keep its first item
+            chosen.append(follower)
+        for candidate in sorted(candidates, key=lambda c: c.score, reverse=True):
+            if len(chosen) >= self.max_sentences or candidate.score < _COMPANION_RATIO * best.score:
+                break
+            if candidate not in chosen:
+                chosen.append(candidate)
+        return chosen[: self.max_sentences]
+
+
+def _score_sentences(question: str, sources: Sequence[PromptSource]) -> list[_Candidate]:
+    sentences = [
+        (source.number, position, text)
+        for source in sources
+        for position, text in enumerate(split_sentences(source.text))
+    ]
+    if not sentences:
+        return []
+    terms_of = [set(content_terms(text)) for _, _, text in sentences]
+    document_frequency = Counter(term for terms in terms_of for term in terms)
+    total = len(sentences)
+
+    def idf(term: str) -> float:
+        return math.log(1.0 + total / (1 + document_frequency[term]))
+
+    question_terms = set(content_terms(question))
+    question_weight = sum(idf(term) for term in question_terms) or 1.0
+    wants_quantity = bool(_QUANTITY_QUESTION.search(question))
+
+    candidates = []
+    for (number, position, text), terms in zip(sentences, terms_of, strict=True):
+        coverage = sum(idf(term) for term in question_terms & terms) / question_weight
+        if coverage and wants_quantity and any(ch.isdigit() for ch in text):
+            coverage += 0.1
+        score = coverage / (1.0 + _RANK_DISCOUNT * (number - 1))
+        candidates.append(_Candidate(number, position, text, round(score, 6)))
+    return candidates
+
+
+def _render(chosen: list[_Candidate]) -> str:
+    """Sentences in source order, each source's run followed by its citation."""
+    ordered = sorted(chosen, key=lambda c: (c.source, c.position))
+    parts: list[str] = []
+    for index, candidate in enumerate(ordered):
+        text = candidate.text if candidate.text[-1] in ".!?" else f"{candidate.text}."
+        last_of_run = index + 1 == len(ordered) or ordered[index + 1].source != candidate.source
+        parts.append(f"{text} [{candidate.source}]" if last_of_run else text)
+    return " ".join(parts)

@@ -1,0 +1,214 @@
+"""The query path: input guardrails, rephrase check, hybrid retrieval, grounded prompt, chat
+model, output guardrails, then the answer is stored for feedback and measured."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from aws_lambda_powertools.metrics import MetricUnit
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from functions.contract import MetricName
+from functions.errors import InvalidRequestError, KnowledgeBaseEmptyError
+from functions.feedback.ports import ConversationStore
+from functions.feedback.records import MessageRecord
+from functions.guardrails.base import Stage
+from functions.guardrails.policy import GuardrailPolicy, GuardrailResult
+from functions.observability import logger, metrics, tracer
+from functions.rag.documents import ScoredChunk
+from functions.rag.prompts import BLOCKED_ANSWER, FALLBACK_ANSWER, GROUNDED_ANSWER_PROMPT, format_sources
+from functions.rag.retriever import Retriever
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    sources: list[ScoredChunk]
+    message_id: str
+    conversation_id: str
+    grounded: bool
+    fallback: bool
+    input_guardrails: GuardrailResult
+    output_guardrails: GuardrailResult | None
+    rephrase_of: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def blocked(self) -> bool:
+        return not self.input_guardrails.allowed or (
+            self.output_guardrails is not None and not self.output_guardrails.allowed
+        )
+
+
+def validate_question(question: str, max_chars: int, name: str = "question") -> str:
+    """The question stripped, or an InvalidRequestError that says what is wrong with it."""
+    stripped = question.strip()
+    if not stripped:
+        raise InvalidRequestError(f"{name} must not be empty")
+    if len(question) > max_chars:
+        raise InvalidRequestError(f"{name} is {len(question)} characters long; the limit is {max_chars}")
+    return stripped
+
+
+class AnswerPipeline:
+    def __init__(
+        self,
+        retriever: Retriever,
+        chat_model: BaseChatModel,
+        guardrails: GuardrailPolicy,
+        conversations: ConversationStore,
+        *,
+        max_question_chars: int = 4000,
+        rephrase_similarity: float = 0.8,
+    ) -> None:
+        self.retriever = retriever
+        self.chat_model = chat_model
+        self.guardrails = guardrails
+        self.conversations = conversations
+        self.max_question_chars = max_question_chars
+        self.rephrase_similarity = rephrase_similarity
+
+    @tracer.capture_method
+    def answer(self, question: str, conversation_id: str | None = None, user_id: str | None = None) -> Answer:
+        started = time.perf_counter()
+        question = validate_question(question, self.max_question_chars)
+        conversation_id = conversation_id or uuid.uuid4().hex
+        message_id = uuid.uuid4().hex
+        timings: dict[str, float] = {}
+
+        checked_input = self.guardrails.check(question, Stage.INPUT)
+        safe_question = checked_input.redacted_text
+        previous = self.conversations.last_message(conversation_id)
+        if not checked_input.allowed:
+            metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
+            result = Answer(
+                BLOCKED_ANSWER, [], message_id, conversation_id, False, False, checked_input, None, timings_ms=timings
+            )
+            return self._finish(result, safe_question, previous, user_id, started)
+
+        stage_started = time.perf_counter()
+        retrieval = self.retriever.retrieve(safe_question)
+        timings["retrieval"] = _elapsed_ms(stage_started)
+        rephrase_of = self._rephrase_of(safe_question, previous)
+
+        if not retrieval.hits and self.retriever.store.count() == 0:
+            raise KnowledgeBaseEmptyError("the knowledge base is empty: ingest documents first (genai-stack ingest PATH)")
+        if not retrieval.confident:
+            metrics.add_metric(name=MetricName.EMPTY_RETRIEVALS, unit=MetricUnit.Count, value=1)
+            result = Answer(
+                FALLBACK_ANSWER,
+                [],
+                message_id,
+                conversation_id,
+                False,
+                True,
+                checked_input,
+                None,
+                rephrase_of,
+                timings_ms=timings,
+            )
+            return self._finish(result, safe_question, previous, user_id, started)
+
+        stage_started = time.perf_counter()
+        messages = GROUNDED_ANSWER_PROMPT.format_messages(sources=format_sources(retrieval.hits), question=safe_question)
+        reply = self.chat_model.invoke(messages)
+        timings["generation"] = _elapsed_ms(stage_started)
+        usage = dict(reply.usage_metadata or {})
+
+        source_texts = [hit.chunk.text for hit in retrieval.hits]
+        checked_output = self.guardrails.check(reply.text, Stage.OUTPUT, sources=source_texts)
+        if not checked_output.allowed:
+            metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
+            text = BLOCKED_ANSWER
+        else:
+            text = checked_output.redacted_text
+        fallback = text.strip() == FALLBACK_ANSWER
+        grounded = checked_output.allowed and not fallback and not checked_output.has("ungrounded")
+        result = Answer(
+            text,
+            retrieval.hits,
+            message_id,
+            conversation_id,
+            grounded,
+            fallback,
+            checked_input,
+            checked_output,
+            rephrase_of,
+            {key: int(value) for key, value in usage.items() if isinstance(value, int)},
+            timings,
+        )
+        return self._finish(result, safe_question, previous, user_id, started)
+
+    def _rephrase_of(self, question: str, previous: MessageRecord | None) -> str | None:
+        """The previous message's id when this question asks the same thing again in other words:
+        the earlier answer did not help, an implicit thumbs-down for the training data."""
+        if previous is None:
+            return None
+        embedder = self.retriever.embedder
+        vectors = embedder.embed_documents([question, previous.question])
+        similarity = float(np.dot(vectors[0], vectors[1]))
+        return previous.message_id if similarity >= self.rephrase_similarity else None
+
+    def _finish(
+        self,
+        result: Answer,
+        question: str,
+        previous: MessageRecord | None,
+        user_id: str | None,
+        started: float,
+    ) -> Answer:
+        if result.rephrase_of is not None:
+            self.conversations.mark_rephrased(result.rephrase_of)
+            metrics.add_metric(name=MetricName.REPHRASES, unit=MetricUnit.Count, value=1)
+        self.conversations.save_message(
+            MessageRecord(
+                message_id=result.message_id,
+                conversation_id=result.conversation_id,
+                user_id=user_id,
+                turn=previous.turn + 1 if previous else 1,
+                question=question,
+                answer=result.answer,
+                sources=[{"source": h.chunk.source, "title": h.chunk.title, "score": h.score} for h in result.sources],
+                grounded=result.grounded,
+                fallback=result.fallback,
+                blocked=result.blocked,
+            )
+        )
+        total_ms = _elapsed_ms(started)
+        result.timings_ms["total"] = total_ms
+        metrics.add_metric(name=MetricName.QUERIES, unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=MetricName.QUERY_LATENCY, unit=MetricUnit.Milliseconds, value=total_ms)
+        if "retrieval" in result.timings_ms:
+            metrics.add_metric(
+                name=MetricName.RETRIEVAL_LATENCY, unit=MetricUnit.Milliseconds, value=result.timings_ms["retrieval"]
+            )
+        if "generation" in result.timings_ms:
+            metrics.add_metric(
+                name=MetricName.GENERATION_LATENCY, unit=MetricUnit.Milliseconds, value=result.timings_ms["generation"]
+            )
+        for key, metric in (("input_tokens", MetricName.INPUT_TOKENS), ("output_tokens", MetricName.OUTPUT_TOKENS)):
+            if key in result.usage:
+                metrics.add_metric(name=metric, unit=MetricUnit.Count, value=result.usage[key])
+        grounded_metric = MetricName.GROUNDED_ANSWERS if result.grounded else MetricName.UNGROUNDED_ANSWERS
+        metrics.add_metric(name=grounded_metric, unit=MetricUnit.Count, value=1)
+        logger.info(
+            "answered",
+            extra={
+                "message_id": result.message_id,
+                "conversation_id": result.conversation_id,
+                "fallback": result.fallback,
+                "blocked": result.blocked,
+                "grounded": result.grounded,
+                "sources": len(result.sources),
+                "latency_ms": round(total_ms, 2),
+            },
+        )
+        return result
+
+
+def _elapsed_ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0

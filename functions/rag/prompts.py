@@ -1,0 +1,69 @@
+"""Prompt templates for grounded answers, and the source-block format they share with the
+extractive answerer (which reads the same prompt any LLM would get)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_core.prompts import ChatPromptTemplate
+
+from functions.rag.documents import ScoredChunk
+
+SYSTEM_PROMPT = """You are the customer-support assistant of an online store.
+Answer the customer's question using only the numbered sources below.
+Cite every fact with the number of its source in square brackets, like [1].
+If the sources do not contain the answer, say that you do not know and offer to connect the
+customer with a human agent. Never invent policies, prices or dates.
+Keep the answer short: at most a few sentences."""
+
+HUMAN_PROMPT = """Sources:
+{sources}
+
+Question: {question}"""
+
+GROUNDED_ANSWER_PROMPT = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
+
+FALLBACK_ANSWER = (
+    "I'm sorry, I couldn't find that in our help centre, and I'd rather not guess. "
+    "Would you like me to connect you with a member of our support team? "
+    "Just ask for a person, or use the escalate option, and someone will follow up."
+)
+
+BLOCKED_ANSWER = (
+    "I can't help with that request. I can answer questions about orders, returns, shipping, "
+    "payments and your account, or connect you with a member of our support team."
+)
+
+_SOURCE_BLOCK = re.compile(
+    r'<source id="(?P<id>\d+)" title="(?P<title>[^"]*)">\n(?P<text>.*?)\n</source>', re.DOTALL
+)
+_QUESTION = re.compile(r"^Question: (?P<question>.*)\Z", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class PromptSource:
+    """A numbered source as it appears in the prompt."""
+
+    number: int
+    title: str
+    text: str
+
+
+def format_sources(hits: Sequence[ScoredChunk]) -> str:
+    """Number the retrieved chunks for the prompt; citation [n] refers to the n-th one."""
+    return "\n\n".join(
+        f'<source id="{n}" title="{html.escape(hit.chunk.title, quote=True)}">\n{hit.chunk.text}\n</source>'
+        for n, hit in enumerate(hits, start=1)
+    )
+
+
+def parse_prompt(text: str) -> tuple[list[PromptSource], str]:
+    """Read the sources and the question back out of a rendered human message."""
+    sources = [
+        PromptSource(int(m["id"]), html.unescape(m["title"]), m["text"]) for m in _SOURCE_BLOCK.finditer(text)
+    ]
+    question = _QUESTION.search(text)
+    return sources, (question["question"].strip() if question else text.strip())
