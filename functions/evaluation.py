@@ -1,0 +1,133 @@
+"""Answer-quality evaluation on a labelled question set (`genai-stack eval`, the benchmarks and the
+retrieval-quality test all use it).
+
+Each line of the set is `{"id", "question", "doc", "kind", "answer_contains"}`: `doc` is the file
+that answers it (null when nothing does), `kind` is direct, paraphrase or unanswerable.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from functions.rag.pipeline import AnswerPipeline
+
+
+@dataclass(frozen=True)
+class LabelledQuestion:
+    id: str
+    question: str
+    doc: str | None
+    kind: str
+    answer_contains: tuple[str, ...] = ()
+
+    @property
+    def answerable(self) -> bool:
+        return self.doc is not None
+
+
+def load_questions(path: Path) -> list[LabelledQuestion]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            questions.append(
+                LabelledQuestion(
+                    id=item["id"],
+                    question=item["question"],
+                    doc=item.get("doc"),
+                    kind=item["kind"],
+                    answer_contains=tuple(item.get("answer_contains") or ()),
+                )
+            )
+        except (json.JSONDecodeError, KeyError) as error:
+            raise ValueError(f"{path}:{number}: not a labelled question ({error})") from error
+    return questions
+
+
+def source_matches(source: str, doc: str) -> bool:
+    """Sources are named `<folder>/<path>`; the labelled set names the path inside the folder."""
+    return source == doc or source.endswith(f"/{doc}")
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: LabelledQuestion
+    rank: int | None  # 1-based rank of the answering document among the sources
+    fallback: bool
+    answer_ok: bool
+    latency_ms: float
+
+
+@dataclass
+class EvaluationReport:
+    k: int
+    results: list[QuestionResult] = field(default_factory=list)
+
+    def _answerable(self, kind: str | None = None) -> list[QuestionResult]:
+        return [
+            r for r in self.results if r.question.answerable and (kind is None or r.question.kind == kind)
+        ]
+
+    def recall_at_k(self, kind: str | None = None) -> float:
+        rows = self._answerable(kind)
+        return _mean([r.rank is not None and r.rank <= self.k for r in rows])
+
+    def mrr(self, kind: str | None = None) -> float:
+        rows = self._answerable(kind)
+        return _mean([1.0 / r.rank if r.rank else 0.0 for r in rows])
+
+    def fallback_rate(self, answerable: bool) -> float:
+        rows = [r for r in self.results if r.question.answerable is answerable]
+        return _mean([r.fallback for r in rows])
+
+    def answer_accuracy(self) -> float:
+        return _mean([r.answer_ok for r in self._answerable()])
+
+    def summary(self) -> dict[str, Any]:
+        latencies = sorted(r.latency_ms for r in self.results)
+        kinds = sorted({r.question.kind for r in self.results if r.question.answerable})
+        return {
+            "questions": len(self.results),
+            "answerable": len(self._answerable()),
+            f"recall@{self.k}": round(self.recall_at_k(), 4),
+            **{f"recall@{self.k}_{kind}": round(self.recall_at_k(kind), 4) for kind in kinds},
+            "mrr": round(self.mrr(), 4),
+            "answer_contains_rate": round(self.answer_accuracy(), 4),
+            "fallback_rate_unanswerable": round(self.fallback_rate(answerable=False), 4),
+            "fallback_rate_answerable": round(self.fallback_rate(answerable=True), 4),
+            "latency_p50_ms": round(statistics.median(latencies), 3) if latencies else None,
+        }
+
+
+def evaluate(pipeline: AnswerPipeline, questions: Sequence[LabelledQuestion]) -> EvaluationReport:
+    """Ask every question through the whole pipeline, as a user would."""
+    report = EvaluationReport(k=pipeline.retriever.config.top_k)
+    for question in questions:
+        started = time.perf_counter()
+        answer = pipeline.answer(question.question)
+        latency = (time.perf_counter() - started) * 1000.0
+        # Rank among what retrieval found, even when the confidence gate then withheld it.
+        ranked = answer.sources or pipeline.retriever.retrieve(question.question).hits
+        rank = None
+        if question.doc is not None:
+            rank = next(
+                (n for n, hit in enumerate(ranked, start=1) if source_matches(hit.chunk.source, question.doc)),
+                None,
+            )
+        answer_ok = not answer.fallback and all(
+            expected.lower() in answer.answer.lower() for expected in question.answer_contains
+        )
+        report.results.append(QuestionResult(question, rank, answer.fallback, answer_ok, latency))
+    return report
+
+
+def _mean(values: Sequence[float | bool]) -> float:
+    return sum(float(v) for v in values) / len(values) if values else 0.0

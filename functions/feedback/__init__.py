@@ -1,0 +1,1 @@
+"""Conversations, feedback, rephrase detection and escalation to a human."""

@@ -1,0 +1,30 @@
+"""The storage ports of the feedback loop; SQLite (embedded) and DynamoDB/SNS (AWS) implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord
+
+
+class ConversationStore(Protocol):
+    def save_message(self, record: MessageRecord) -> None: ...
+
+    def get_message(self, message_id: str) -> MessageRecord | None: ...
+
+    def last_message(self, conversation_id: str) -> MessageRecord | None: ...
+
+    def mark_rephrased(self, message_id: str) -> None: ...
+
+    def iter_messages(self) -> Iterator[MessageRecord]: ...
+
+
+class FeedbackStore(Protocol):
+    def save_feedback(self, record: FeedbackRecord) -> None: ...
+
+    def get_feedback(self, message_id: str) -> FeedbackRecord | None: ...
+
+
+class Escalation(Protocol):
+    def escalate(self, ticket: EscalationTicket) -> None: ...

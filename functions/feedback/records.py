@@ -1,0 +1,60 @@
+"""What the conversation, feedback and escalation stores keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Rating(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One answered question. Text is stored after input/output PII redaction."""
+
+    message_id: str
+    conversation_id: str
+    user_id: str | None
+    turn: int
+    question: str
+    answer: str
+    sources: list[dict[str, Any]]
+    grounded: bool
+    fallback: bool
+    blocked: bool
+    created_at: datetime = field(default_factory=utc_now)
+    rephrased: bool = False
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A user's verdict on one message; a later submission for the same message replaces it."""
+
+    message_id: str
+    rating: Rating
+    reason: str | None = None
+    comment: str | None = None
+    escalate: bool = False
+    created_at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class EscalationTicket:
+    """A request for a human to take over a conversation."""
+
+    ticket_id: str
+    message_id: str
+    conversation_id: str
+    user_id: str | None
+    reason: str | None
+    comment: str | None
+    created_at: datetime = field(default_factory=utc_now)

@@ -1,0 +1,1 @@
+"""Ingestion: load, clean, redact PII, chunk, embed and index documents."""
