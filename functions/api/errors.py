@@ -1,0 +1,71 @@
+"""Domain errors -> HTTP responses, in one place. Every error body is
+`{"error": {"code": ..., "message": ...}}`; nothing internal (no stack trace) reaches the caller."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from functions.errors import (
+    ConflictError,
+    DependencyUnavailableError,
+    GenAiStackError,
+    IngestError,
+    InvalidRequestError,
+    KnowledgeBaseEmptyError,
+    NotFoundError,
+)
+from functions.observability import logger
+
+STATUS_BY_ERROR: dict[type[GenAiStackError], tuple[int, str]] = {
+    InvalidRequestError: (422, "invalid_request"),
+    NotFoundError: (404, "not_found"),
+    ConflictError: (409, "conflict"),
+    KnowledgeBaseEmptyError: (409, "knowledge_base_empty"),
+    IngestError: (422, "ingest_failed"),
+    DependencyUnavailableError: (503, "dependency_unavailable"),
+}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+
+def _describe_validation(error: RequestValidationError) -> tuple[int, str, str]:
+    problems = error.errors()
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        return 400, "invalid_json", "the request body is not valid JSON"
+    parts = []
+    for problem in problems:
+        location = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+        parts.append(f"{location or 'body'}: {problem.get('msg', 'invalid')}")
+    return 422, "invalid_request", "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        status, code, message = _describe_validation(error)
+        return error_response(status, code, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if error.status_code == 404 else "http_error"
+        return error_response(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(GenAiStackError)
+    async def _domain(request: Request, error: GenAiStackError) -> JSONResponse:
+        status, code = next(
+            (mapped for kind, mapped in STATUS_BY_ERROR.items() if isinstance(error, kind)),
+            (500, "internal_error"),
+        )
+        log = logger.warning if status < 500 else logger.error
+        log("request failed", extra={"code": code, "status": status, "path": request.url.path})
+        return error_response(status, code, error.message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error", extra={"path": request.url.path})
+        return error_response(500, "internal_error", "internal error; it has been logged")

@@ -1,0 +1,1 @@
+"""One router per route group; a Lambda function mounts only its own."""

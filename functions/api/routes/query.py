@@ -1,0 +1,50 @@
+"""POST /v1/query: a grounded answer with its sources."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from functions.api.dependencies import ServicesDep
+from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse
+from functions.rag.pipeline import Answer
+
+router = APIRouter(tags=["query"])
+
+
+@router.post(
+    "/v1/query",
+    response_model=QueryResponse,
+    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def query(body: QueryRequest, services: ServicesDep) -> QueryResponse:
+    answer = services.pipeline.answer(body.question, body.conversation_id, body.user_id)
+    return to_response(answer)
+
+
+def to_response(answer: Answer) -> QueryResponse:
+    guardrails = {"input": answer.input_guardrails.to_dict()}
+    if answer.output_guardrails is not None:
+        guardrails["output"] = answer.output_guardrails.to_dict()
+    return QueryResponse.model_validate(
+        {
+            "answer": answer.answer,
+            "sources": [
+                {
+                    "source": hit.chunk.source,
+                    "title": hit.chunk.title,
+                    "text": hit.chunk.text,
+                    "score": hit.score,
+                    "relevance": round(hit.relevance, 6),
+                }
+                for hit in answer.sources
+            ],
+            "message_id": answer.message_id,
+            "conversation_id": answer.conversation_id,
+            "grounded": answer.grounded,
+            "fallback": answer.fallback,
+            "guardrails": guardrails,
+            "rephrase_of": answer.rephrase_of,
+            "usage": answer.usage,
+            "timings_ms": {key: round(value, 3) for key, value in answer.timings_ms.items()},
+        }
+    )

@@ -1,0 +1,259 @@
+"""The `genai-stack` command: a thin face over the runtime (`functions`) and the training jobs.
+
+Every subcommand imports what it needs inside itself, so `genai-stack --help` is instant.
+Exit codes: 0 success, 1 some documents failed to ingest, 2 bad input or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from functions.services import Services
+    from functions.settings import Settings
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+DEFAULT_QUESTIONS = Path("tests/fixtures/questions.jsonl")
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
+    from functions.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None) is not None:
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "pii_allow", None):
+        overrides["pii_allowlist"] = tuple(args.pii_allow)
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+        raise CliError(f"invalid configuration: {problems}") from error
+
+
+def _services_with_index(args: argparse.Namespace) -> Services:
+    """Services over an existing, non-empty index, or a CliError saying how to make one."""
+    from functions.contract import VectorStoreKind
+    from functions.services import Services
+
+    settings = _settings(args)
+    services = Services(settings)
+    if settings.vector_store is VectorStoreKind.EMBEDDED:
+        if not settings.data_dir.is_dir():
+            raise CliError(
+                f"data directory {settings.data_dir} does not exist: run `genai-stack ingest PATH --data-dir "
+                f"{settings.data_dir}` first"
+            )
+        if services.vector_store.count() == 0:
+            raise CliError(f"the index in {settings.data_dir} is empty: run `genai-stack ingest PATH` first")
+    return services
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+# --- subcommands ------------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from functions.ingest.chunking import Chunker
+    from functions.ingest.pipeline import Ingestor
+    from functions.services import Services
+
+    settings = _settings(args)
+    services = Services(settings)
+    ingestor = Ingestor(
+        services.vector_store,
+        services.embedder,
+        Chunker(settings.chunk_size, settings.chunk_overlap),
+        pii_allow=settings.pii_allowlist,
+    )
+    report = ingestor.ingest_paths(args.paths, prune=args.prune, show_progress=not args.quiet)
+    summary = report.to_dict()
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            f"{summary['added']} added, {summary['updated']} updated, {summary['unchanged']} unchanged, "
+            f"{summary['removed']} removed; {summary['chunks_indexed']} chunks indexed "
+            f"({summary['duplicate_chunks']} duplicates skipped) in {summary['seconds']} s; "
+            f"index: {services.vector_store.count()} chunks in {settings.index_dir}"
+        )
+        for source, problem in report.failed.items():
+            print(f"failed: {source}: {problem}", file=sys.stderr)
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from functions.api.app import all_routers, create_app
+
+    services = _services_with_index(args)
+    services.embedder.embed_query("warm-up")  # load the model before the first request
+    app = create_app(all_routers(), services, flush_metrics_per_request=not args.quiet_metrics)
+    print(f"genai-stack serving {services.settings.data_dir} on http://{args.host}:{args.port} (docs at /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from functions.api.routes.query import to_response
+
+    services = _services_with_index(args)
+    answer = services.pipeline.answer(args.question)
+    if args.json:
+        _print_json(to_response(answer).model_dump(mode="json"))
+        return EXIT_OK
+    print(answer.answer)
+    if answer.sources:
+        print()
+        for number, hit in enumerate(answer.sources, start=1):
+            print(f"[{number}] {hit.chunk.title} ({hit.chunk.source}, score {hit.score:.3f})")
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    services = _services_with_index(args)
+    store = services.vector_store
+    payload = {
+        "data_dir": str(services.settings.data_dir),
+        "chunks": store.count(),
+        "sources": len(store.source_hashes()),
+        **services.sqlite.stats(),
+    }
+    if args.json:
+        _print_json(payload)
+    else:
+        for key, value in payload.items():
+            print(f"{key:>18}: {value}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from functions.evaluation import evaluate, load_questions
+    from functions.feedback.sqlite_store import SQLiteStore
+
+    if not args.questions.is_file():
+        raise CliError(f"question set {args.questions} not found")
+    services = _services_with_index(args)
+    services.conversations = SQLiteStore(Path(":memory:"))  # keep evaluation out of the real history
+    report = evaluate(services.pipeline, load_questions(args.questions))
+    _print_json(report.summary())
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training_jobs.cli import main as train_main
+
+    return train_main(args.train_args)
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the index and the SQLite database live "
+        f"(default: $GENAI_STACK_DATA_DIR or .genai-stack; now {os.environ.get('GENAI_STACK_DATA_DIR', '.genai-stack')})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="genai-stack",
+        description="A grounded customer-support assistant: ingest documents, serve the API, ask, evaluate, train.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="index Markdown, text, HTML and JSON/JSONL FAQ files",
+        description="Clean, redact PII, chunk, embed and index documents. Unchanged files are skipped; "
+        "changed files replace their chunks.",
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to ingest")
+    _data_dir_option(ingest)
+    ingest.add_argument("--prune", action="store_true", help="remove indexed files that no longer exist in PATH")
+    ingest.add_argument(
+        "--pii-allow",
+        action="append",
+        metavar="VALUE",
+        help="a public value never to redact, e.g. the support e-mail, or @domain (repeatable)",
+    )
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(func=cmd_ingest)
+
+    serve = commands.add_parser(
+        "serve", help="serve the HTTP API with every route", description="Serve the API (uvicorn)."
+    )
+    _data_dir_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--quiet-metrics", action="store_true", help="do not print EMF metric lines")
+    serve.set_defaults(func=cmd_serve)
+
+    ask = commands.add_parser("ask", help="answer one question in the terminal", description="Answer one question.")
+    ask.add_argument("question", help="the question, in quotes")
+    _data_dir_option(ask)
+    ask.add_argument("--json", action="store_true", help="print the full API response as JSON")
+    ask.set_defaults(func=cmd_ask)
+
+    stats = commands.add_parser("stats", help="index size and feedback counts", description="Show statistics.")
+    _data_dir_option(stats)
+    stats.add_argument("--json", action="store_true", help="print as JSON")
+    stats.set_defaults(func=cmd_stats)
+
+    evaluation = commands.add_parser(
+        "eval",
+        help="measure retrieval and answers on a labelled question set",
+        description="Recall@k, MRR, answer accuracy and fallback rates on a labelled set (JSONL).",
+    )
+    _data_dir_option(evaluation)
+    evaluation.add_argument(
+        "--questions", type=Path, default=DEFAULT_QUESTIONS, help=f"labelled questions (default {DEFAULT_QUESTIONS})"
+    )
+    evaluation.set_defaults(func=cmd_eval)
+
+    train = commands.add_parser(
+        "train",
+        help="training jobs: pretrain, finetune, reward, policy, dpo, launch",
+        description="Training jobs; run `genai-stack train --help` for the list.",
+        add_help=False,
+    )
+    train.add_argument("train_args", nargs=argparse.REMAINDER)
+    train.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from functions.errors import GenAiStackError
+
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (CliError, GenAiStackError) as error:
+        print(f"genai-stack: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Turns one API router into a Lambda handler for API Gateway HTTP API (payload v2) events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from fastapi import APIRouter
+from mangum import Mangum
+
+from functions.api.app import create_app
+from functions.observability import logger, metrics, tracer
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def lambda_handler_for(router: APIRouter) -> LambdaHandler:
+    """The app with only this router (plus /health), behind Mangum and the Powertools decorators.
+
+    Built at import time, so settings are validated and the app is assembled during cold start.
+    """
+    asgi = Mangum(create_app(routers=[router]), lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        response: dict[str, Any] = asgi(event, context)
+        return response
+
+    return handler
