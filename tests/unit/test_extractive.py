@@ -1,0 +1,63 @@
+from langchain_core.messages import HumanMessage
+
+from functions.rag.documents import Chunk, ScoredChunk
+from functions.rag.extractive import ExtractiveChatModel
+from functions.rag.prompts import FALLBACK_ANSWER, GROUNDED_ANSWER_PROMPT, format_sources, parse_prompt
+
+
+def hit(text: str, title: str = "Returns", source: str = "kb/returns.md") -> ScoredChunk:
+    return ScoredChunk(Chunk("id-" + text[:8], text, source, title), score=1.0, relevance=0.8)
+
+
+RETURNS = hit(
+    "## Return window\n\nYou can return unworn items within 45 days of delivery. "
+    "Summit members get 60 days. Refunds go to the original payment method."
+)
+SHIPPING = hit(
+    "| Region | Standard | Express |\n|---|---|---|\n| US | $5.95 | $14.95 |\n| EU | €4.95 | €12.95 |",
+    title="Shipping \"prices\"",
+    source="kb/shipping.md",
+)
+
+
+def ask(question: str, *hits: ScoredChunk) -> str:
+    messages = GROUNDED_ANSWER_PROMPT.format_messages(sources=format_sources(hits), question=question)
+    return ExtractiveChatModel(max_sentences=2).invoke(messages).text
+
+
+def test_prompt_round_trips_sources_and_question() -> None:
+    messages = GROUNDED_ANSWER_PROMPT.format_messages(sources=format_sources([RETURNS, SHIPPING]), question="Q?")
+    sources, question = parse_prompt(messages[-1].text)
+    assert question == "Q?"
+    assert [(s.number, s.title) for s in sources] == [(1, "Returns"), (2, 'Shipping "prices"')]
+    assert sources[1].text == SHIPPING.chunk.text
+
+
+def test_answers_with_the_best_supporting_sentence_and_cites_it() -> None:
+    answer = ask("How many days do Summit members get?", RETURNS, SHIPPING)
+    assert answer == "Summit members get 60 days. [1]"
+
+
+def test_reads_table_rows_with_their_column_names() -> None:
+    answer = ask("How much is express shipping to the EU?", SHIPPING, RETURNS)
+    assert "Region: EU; Standard: €4.95; Express: €12.95. [1]" in answer
+
+
+def test_cites_the_source_each_sentence_came_from() -> None:
+    answer = ask("What does express shipping cost in the US, and how long do returns take?", RETURNS, SHIPPING)
+    assert "[1]" in answer and "[2]" in answer
+
+
+def test_without_shared_words_falls_back_to_the_top_source_opening() -> None:
+    answer = ask("Is it too late for my parcel to go back?", RETURNS)
+    assert answer.startswith("You can return unworn items within 45 days of delivery.")
+
+
+def test_without_sources_says_it_does_not_know() -> None:
+    assert ask("Anything?") == FALLBACK_ANSWER
+
+
+def test_reports_usage_in_words() -> None:
+    reply = ExtractiveChatModel().invoke([HumanMessage(content=f"Sources:\n{format_sources([RETURNS])}\n\nQuestion: days?")])
+    assert reply.usage_metadata is not None
+    assert reply.usage_metadata["output_tokens"] == len(reply.text.replace("[1]", "").split()) + 1

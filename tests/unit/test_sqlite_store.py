@@ -1,0 +1,59 @@
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating
+from functions.feedback.sqlite_store import SQLiteStore
+
+
+def message(message_id: str, turn: int, conversation: str = "c1") -> MessageRecord:
+    return MessageRecord(message_id, conversation, "u1", turn, f"q{turn}", f"a{turn}", [{"source": "s"}], True, False, False)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(tmp_path / "db.sqlite3")
+
+
+def test_messages_round_trip_and_last_turn_wins(store: SQLiteStore) -> None:
+    first = message("m1", 1)
+    store.save_message(first)
+    store.save_message(message("m2", 2))
+    assert store.get_message("m1") == first
+    last = store.last_message("c1")
+    assert last is not None and last.message_id == "m2"
+    assert store.last_message("other") is None
+
+
+def test_feedback_replaces_the_earlier_verdict(store: SQLiteStore) -> None:
+    store.save_message(message("m1", 1))
+    store.save_feedback(FeedbackRecord("m1", Rating.UP))
+    store.save_feedback(FeedbackRecord("m1", Rating.DOWN, reason="wrong", escalate=True))
+    stored = store.get_feedback("m1")
+    assert stored is not None and (stored.rating, stored.reason, stored.escalate) == (Rating.DOWN, "wrong", True)
+    assert store.stats()["thumbs_down"] == 1 and store.stats()["thumbs_up"] == 0
+
+
+def test_a_failed_write_changes_nothing(store: SQLiteStore) -> None:
+    store.save_message(message("m1", 1))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_message(message("m1", 2))  # duplicate id
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_feedback(FeedbackRecord("unknown", Rating.UP))  # no such message
+    assert store.stats()["messages"] == 1
+    assert store.get_feedback("unknown") is None
+
+
+def test_rephrase_mark_and_escalations(store: SQLiteStore) -> None:
+    store.save_message(message("m1", 1))
+    store.mark_rephrased("m1")
+    store.escalate(EscalationTicket("t1", "m1", "c1", "u1", "wrong answer", None))
+    assert store.get_message("m1").rephrased  # type: ignore[union-attr]
+    assert [t["ticket_id"] for t in store.open_escalations()] == ["t1"]
+    assert store.stats()["rephrased"] == 1
+
+
+def test_data_survive_reopening(tmp_path: Path) -> None:
+    SQLiteStore(tmp_path / "db.sqlite3").save_message(message("m1", 1))
+    assert SQLiteStore(tmp_path / "db.sqlite3").get_message("m1") is not None

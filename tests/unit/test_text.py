@@ -1,0 +1,20 @@
+from functions.text import content_terms, split_sentences
+
+
+def test_content_terms_drop_stop_words_and_stem() -> None:
+    assert content_terms("How long do I have for returning my jackets?") == ["long", "return", "jacket"]
+
+
+def test_sentences_skip_headings_and_list_markers() -> None:
+    text = "## Window\nYou have 45 days. Summit members get 60!\n- Swimwear needs its liner.\n1. Pack it."
+    assert split_sentences(text) == [
+        "You have 45 days.",
+        "Summit members get 60!",
+        "Swimwear needs its liner.",
+        "Pack it.",
+    ]
+
+
+def test_table_rows_become_sentences_naming_their_columns() -> None:
+    text = "| Region | Standard |\n|---|---|\n| US | 5.95 |\n| EU | 4.95 |\nAfter."
+    assert split_sentences(text) == ["Region: US; Standard: 5.95", "Region: EU; Standard: 4.95", "After."]
