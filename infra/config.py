@@ -98,6 +98,7 @@ class ModelsConfig(_Section):
 class SearchConfig(_Section):
     """The OpenSearch domain and the k-NN index on it."""
 
+    domain_name: str = Field(default="genai-stack", pattern=r"^[a-z][a-z0-9-]{2,27}$")
     engine_version: str = Field(default="3.3", pattern=r"^\d+\.\d+$")
     instance_type: str = Field(default="t3.medium.search", pattern=r"^[a-z0-9]+\.[a-z0-9]+\.search$")
     data_nodes: int = Field(default=1, ge=1, le=80)
@@ -125,6 +126,16 @@ class SearchConfig(_Section):
         if self.replicas > self.data_nodes - 1:
             raise ValueError("replicas must be below data_nodes (a replica never shares a node)")
         return self
+
+
+class IngestionConfig(_Section):
+    """The ingest function that indexes new documents from the documents bucket."""
+
+    memory_mb: int = Field(default=1769, ge=128, le=10240)
+    timeout_seconds: int = Field(default=300, ge=10, le=900)
+    batch_size: int = Field(default=10, ge=1, le=10000)
+    max_concurrency: int = Field(default=2, ge=2, le=1000, description="caps the load on OpenSearch")
+    max_receive_count: int = Field(default=3, ge=1, le=1000, description="tries before the DLQ")
 
 
 class NetworkConfig(_Section):
@@ -212,6 +223,7 @@ class StackConfig(_Section):
     api: ApiConfig = Field(default_factory=ApiConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
+    ingestion: IngestionConfig = Field(default_factory=IngestionConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)

@@ -1,0 +1,151 @@
+"""Data stores: the KMS key, S3 buckets, DynamoDB tables and the escalation topic.
+
+Everything holding customer text (documents, conversations, feedback, training sets, models) is
+encrypted with one customer-managed key with rotation, so access to the data is also a KMS grant.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.config import DataConfig
+from infra.nag import KEY_ACTIONS, acknowledge, arn_of, principal_of
+
+#: DynamoDB layout the runtime's DynamoDB stores use (issue 4); TTL attributes hold epoch seconds.
+CONVERSATIONS_PARTITION_KEY = "conversation_id"
+CONVERSATIONS_SORT_KEY = "turn"
+MESSAGE_ID_INDEX = "by_message_id"
+FEEDBACK_PARTITION_KEY = "message_id"
+TTL_ATTRIBUTE = "expires_at"
+
+KEY_WILDCARDS = ("IAM5[Action::kms:GenerateDataKey*]", "IAM5[Action::kms:ReEncrypt*]")
+S3_READ_WILDCARDS = ("IAM5[Action::s3:GetBucket*]", "IAM5[Action::s3:GetObject*]", "IAM5[Action::s3:List*]")
+
+
+class DataStores(Construct):
+    """Buckets, tables, the escalation topic and the key that encrypts them."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: DataConfig) -> None:
+        super().__init__(scope, construct_id)
+        self._removal = cdk.RemovalPolicy.RETAIN if config.retain_on_delete else cdk.RemovalPolicy.DESTROY
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            enable_key_rotation=True,
+            description="genai-stack: documents, conversations, feedback, training data and models",
+            removal_policy=self._removal,
+        )
+        self.access_logs = self._build_access_log_bucket()
+        self.documents = self._build_bucket("Documents")
+        self.training_data = self._build_bucket("TrainingData")
+        self.models = self._build_bucket("Models")
+        self.conversations = self._build_table(
+            "Conversations",
+            partition_key=CONVERSATIONS_PARTITION_KEY,
+            sort_key=dynamodb.Attribute(name=CONVERSATIONS_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
+        )
+        self.conversations.add_global_secondary_index(
+            index_name=MESSAGE_ID_INDEX,
+            partition_key=dynamodb.Attribute(name=FEEDBACK_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+        )
+        self.feedback = self._build_table("Feedback", partition_key=FEEDBACK_PARTITION_KEY)
+        self.escalations = sns.Topic(self, "Escalations", master_key=self.key, enforce_ssl=True)
+
+    @property
+    def removal_policy(self) -> cdk.RemovalPolicy:
+        return self._removal
+
+    def grant_table(self, table: dynamodb.Table, grantee: iam.IGrantable, *, write: bool) -> None:
+        """Item access to one table (and its indexes), and the key use that goes with it."""
+        principal = principal_of(grantee)
+        if write:
+            table.grant_read_write_data(grantee)
+            acknowledge(principal, *KEY_WILDCARDS, reason=KEY_ACTIONS)
+        else:
+            table.grant_read_data(grantee)
+        if table is self.conversations:
+            acknowledge(
+                principal,
+                f"IAM5[Resource::{arn_of(table)}/index/*]",
+                reason=f"queries on this table's own index ({MESSAGE_ID_INDEX})",
+            )
+
+    def grant_publish_escalations(self, grantee: iam.IGrantable) -> None:
+        self.escalations.grant_publish(grantee)
+        acknowledge(principal_of(grantee), KEY_WILDCARDS[0], reason=KEY_ACTIONS)
+
+    def grant_read_objects(self, bucket: s3.Bucket, grantee: iam.IGrantable) -> None:
+        """CDK's read grant, whose action families and `<bucket>/*` stay inside this one bucket."""
+        bucket.grant_read(grantee)
+        acknowledge(
+            principal_of(grantee),
+            *S3_READ_WILDCARDS,
+            f"IAM5[Resource::{arn_of(bucket)}/*]",
+            reason="CDK's read grant on this one bucket's objects (Get*, List*: versions, tags, listing)",
+        )
+
+    def grant_write_objects(self, bucket: s3.Bucket, grantee: iam.IGrantable) -> None:
+        """CDK's write grant (put and multipart upload), on this one bucket's objects."""
+        bucket.grant_put(grantee)
+        acknowledge(
+            principal_of(grantee),
+            *KEY_WILDCARDS,
+            f"IAM5[Resource::{arn_of(bucket)}/*]",
+            "IAM5[Action::s3:Abort*]",
+            reason=f"CDK's write grant on this one bucket's objects; {KEY_ACTIONS}",
+        )
+
+    def _build_access_log_bucket(self) -> s3.Bucket:
+        # Server access logs can only be delivered to SSE-S3 buckets.
+        return s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            removal_policy=self._removal,
+            auto_delete_objects=False,
+        )
+
+    def _build_bucket(self, name: str) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=f"{name}/",
+            removal_policy=self._removal,
+        )
+
+    def _build_table(
+        self, name: str, *, partition_key: str, sort_key: dynamodb.Attribute | None = None
+    ) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            name,
+            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=sort_key,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            deletion_protection=self._removal == cdk.RemovalPolicy.RETAIN,
+            removal_policy=self._removal,
+        )

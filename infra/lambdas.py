@@ -1,0 +1,162 @@
+"""What every Lambda function of the stack shares: runtime, code asset, layer, logs, tracing, network.
+
+One factory keeps the functions uniform (arm64, the latest Python, X-Ray, a log group with a
+retention, a role that may write only to that log group) and each construct states only what
+differs: handler, sizing, environment and grants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from functions.contract import METRICS_NAMESPACE, SERVICE_NAME
+from infra.config import LOG_RETENTION_DAYS
+from infra.nag import XRAY, acknowledge
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The enum member for a number of days (jsii's Python enum keeps the names, not the numbers)."""
+    finite = [member for member in logs.RetentionDays if member is not logs.RetentionDays.INFINITE]
+    return dict(zip(sorted(LOG_RETENTION_DAYS), finite, strict=True))[days]
+
+
+@jsii.implements(cdk.ILocalBundling)
+class CopyPackages:
+    """Copies top-level packages of the repository into the asset, without bytecode caches."""
+
+    def __init__(self, packages: tuple[str, ...]) -> None:
+        self._packages = packages
+
+    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_options: object) -> bool:
+        for path in package_files(self._packages):
+            target = Path(output_dir) / path.relative_to(REPO_ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        return True
+
+
+def package_files(packages: tuple[str, ...]) -> list[Path]:
+    """The source files of `packages`, bytecode caches left out."""
+    return sorted(
+        path
+        for package in packages
+        for path in (REPO_ROOT / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )
+
+
+def package_asset(*packages: str) -> dict[str, Any]:
+    """Asset options for a folder holding only `packages`, each at the asset root.
+
+    So `functions.handlers.query.handler` imports the same way in Lambda, in SageMaker, in tests and
+    on a laptop. The hash covers exactly the copied files: fingerprinting the repository root instead
+    would walk `.venv` and `node_modules` (seconds per asset).
+    """
+    digest = hashlib.sha256()
+    for path in package_files(packages):
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+    return {
+        "path": str(REPO_ROOT / packages[0]),
+        "asset_hash": digest.hexdigest(),
+        "asset_hash_type": cdk.AssetHashType.CUSTOM,
+        "bundling": cdk.BundlingOptions(image=RUNTIME.bundling_image, local=CopyPackages(packages)),
+    }
+
+
+def python_code(*packages: str) -> lambda_.Code:
+    """A Lambda code asset holding only `packages` of this repository."""
+    options = package_asset(*packages)
+    return lambda_.Code.from_asset(options.pop("path"), **options)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Private subnets and the security group of functions that run in the VPC."""
+
+    vpc: ec2.IVpc
+    security_group: ec2.ISecurityGroup
+
+
+@dataclass
+class FunctionFactory:
+    """Builds the stack's Lambda functions with the shared settings."""
+
+    code: lambda_.Code
+    layers: list[lambda_.ILayerVersion]
+    environment: dict[str, str]
+    log_retention: logs.RetentionDays
+    removal_policy: cdk.RemovalPolicy
+    placement: Placement | None = None
+    functions: list[lambda_.Function] = field(default_factory=list)
+
+    def build(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        memory_mb: int,
+        timeout: cdk.Duration,
+        reserved_concurrency: int | None = None,
+        in_vpc: bool = True,
+        layers: list[lambda_.ILayerVersion] | None = None,
+    ) -> lambda_.Function:
+        """A function whose role may only write its own logs and traces; callers add grants."""
+        log_group = logs.LogGroup(
+            scope, f"{construct_id}Logs", retention=self.log_retention, removal_policy=self.removal_policy
+        )
+        role = iam.Role(
+            scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{construct_id}: own log group, X-Ray, and the grants its construct adds",
+        )
+        log_group.grant_write(role)
+        acknowledge(role, "IAM5[Resource::*]", reason=XRAY)
+        placement = self.placement if in_vpc else None
+        function = lambda_.Function(
+            scope,
+            construct_id,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=self.code,
+            handler=handler,
+            description=description,
+            layers=self.layers if layers is None else layers,
+            memory_size=memory_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                **self.environment,
+            },
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            role=role,
+            vpc=placement.vpc if placement else None,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+            if placement
+            else None,
+            security_groups=[placement.security_group] if placement else None,
+        )
+        self.functions.append(function)
+        return function

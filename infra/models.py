@@ -1,0 +1,60 @@
+"""Which models the functions call, as environment variables and as IAM grants on those models only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+
+from functions.contract import ChatModelKind, EmbedderKind, EnvVar
+from infra.config import ModelsConfig
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """The embedding and chat models of the configuration; `chat_endpoint_name` is the promoted one."""
+
+    config: ModelsConfig
+    chat_endpoint_name: str
+
+    @property
+    def environment(self) -> dict[str, str]:
+        env = {
+            EnvVar.EMBEDDER: self.config.embedder.value,
+            EnvVar.CHAT_MODEL: self.config.chat_model.value,
+        }
+        if self.config.embedder is EmbedderKind.BEDROCK:
+            env[EnvVar.EMBEDDING_MODEL_ID] = self.config.embedding_model_id
+        else:
+            env[EnvVar.EMBEDDING_ENDPOINT_NAME] = str(self.config.embedding_endpoint_name)
+        if self.config.chat_model is ChatModelKind.BEDROCK:
+            env[EnvVar.CHAT_MODEL_ID] = self.config.chat_model_id
+        else:
+            env[EnvVar.CHAT_ENDPOINT_NAME] = self.chat_endpoint_name
+        return {str(name): value for name, value in env.items()}
+
+    def grant_embed(self, grantee: iam.IGrantable) -> None:
+        if self.config.embedder is EmbedderKind.BEDROCK:
+            _grant_bedrock(grantee, self.config.embedding_model_id, ["bedrock:InvokeModel"])
+        else:
+            _grant_endpoint(grantee, str(self.config.embedding_endpoint_name))
+
+    def grant_chat(self, grantee: iam.IGrantable) -> None:
+        if self.config.chat_model is ChatModelKind.BEDROCK:
+            # Converse and ConverseStream are authorized as InvokeModel and InvokeModelWithResponseStream.
+            actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+            _grant_bedrock(grantee, self.config.chat_model_id, actions)
+        else:
+            _grant_endpoint(grantee, self.chat_endpoint_name)
+
+
+def _grant_bedrock(grantee: iam.IGrantable, model_id: str, actions: list[str]) -> None:
+    arn = f"arn:{cdk.Aws.PARTITION}:bedrock:{cdk.Aws.REGION}::foundation-model/{model_id}"
+    iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[arn])
+
+
+def _grant_endpoint(grantee: iam.IGrantable, endpoint_name: str) -> None:
+    region, account = cdk.Aws.REGION, cdk.Aws.ACCOUNT_ID
+    arn = f"arn:{cdk.Aws.PARTITION}:sagemaker:{region}:{account}:endpoint/{endpoint_name.lower()}"
+    iam.Grant.add_to_principal(grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[arn])

@@ -1,0 +1,83 @@
+"""GenAiStack: composes one construct per concern; the constructs hold the details."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from functions.contract import EnvVar, StoreKind, VectorStoreKind
+from infra.api import Api
+from infra.config import StackConfig
+from infra.data import DataStores
+from infra.ingestion import Ingestion
+from infra.lambdas import FunctionFactory, log_retention, python_code
+from infra.layers import RuntimeLayer
+from infra.models import ModelAccess
+from infra.network import Network
+from infra.search import SearchDomain
+
+#: Where the runtime's embedded fallbacks may write inside Lambda (the code folder is read-only).
+LAMBDA_DATA_DIR = "/tmp/genai-stack"
+
+
+class GenAiStack(cdk.Stack):
+    """The whole system: API, search, ingestion, data stores, training pipeline and monitoring."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
+        super().__init__(scope, construct_id, description="genai-stack: a grounded support assistant")
+        retention = log_retention(config.data.log_retention_days)
+        data = DataStores(self, "Data", config=config.data)
+        network = (
+            Network(self, "Network", config=config.network, log_retention=retention)
+            if config.network.vpc_enabled
+            else None
+        )
+        models = ModelAccess(config=config.models, chat_endpoint_name=config.serving.endpoint_name)
+        functions = FunctionFactory(
+            code=python_code("functions"),
+            layers=[RuntimeLayer(self, "RuntimeLayer", skip_bundling=config.skip_layer_bundling).layer],
+            environment={},
+            log_retention=retention,
+            removal_policy=data.removal_policy,
+            placement=network.placement if network else None,
+        )
+        search = SearchDomain(
+            self,
+            "Search",
+            config=config.search,
+            key=data.key,
+            functions=functions,
+            removal_policy=data.removal_policy,
+        )
+        functions.environment.update(
+            {
+                EnvVar.DATA_DIR: LAMBDA_DATA_DIR,
+                EnvVar.VECTOR_STORE: VectorStoreKind.OPENSEARCH.value,
+                EnvVar.OPENSEARCH_ENDPOINT: search.endpoint,
+                EnvVar.OPENSEARCH_INDEX: search.index_name,
+                EnvVar.STORE: StoreKind.DYNAMODB.value,
+                EnvVar.CONVERSATIONS_TABLE: data.conversations.table_name,
+                EnvVar.FEEDBACK_TABLE: data.feedback.table_name,
+                EnvVar.ESCALATION_TOPIC_ARN: data.escalations.topic_arn,
+                EnvVar.DOCUMENTS_BUCKET: data.documents.bucket_name,
+                EnvVar.TRAINING_DATA_BUCKET: data.training_data.bucket_name,
+                EnvVar.RETENTION_DAYS: str(config.data.retention_days),
+                **models.environment,
+            }
+        )
+        api = Api(
+            self, "Api", config=config.api, functions=functions, data=data, search=search, models=models
+        )
+        Ingestion(
+            self,
+            "Ingestion",
+            config=config.ingestion,
+            functions=functions,
+            data=data,
+            search=search,
+            models=models,
+        )
+        cdk.CfnOutput(self, "ApiUrl", value=api.url)
+        cdk.CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
+        cdk.CfnOutput(self, "UserPoolClientId", value=api.client.user_pool_client_id)
+        cdk.CfnOutput(self, "DocumentsBucket", value=data.documents.bucket_name)
