@@ -1,0 +1,1 @@
+"""Pieces shared by every training job: the SageMaker contract, argument parsing, model I/O."""

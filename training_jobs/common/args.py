@@ -1,0 +1,106 @@
+"""Argument parsing and the run wrapper shared by the job scripts, in the style of trl's scripts.
+
+Each job declares dataclasses whose fields carry `help` metadata, a `make_parser(prog)` factory
+and `main(*args)`; `run_job` parses the command line (after the SageMaker hyperparameters, so a
+flag given by hand wins) and turns an `InputError` into one clear log line and exit status 2
+instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from training_jobs.common.sagemaker import InputError, SageMakerEnvironment
+
+if TYPE_CHECKING:
+    from transformers import HfArgumentParser
+    from transformers.hf_argparser import DataClassType
+
+logger = logging.getLogger(__name__)
+
+#: Exit status of a job stopped by bad input (argparse uses 2 for bad flags too).
+INPUT_ERROR_STATUS = 2
+
+
+@dataclass
+class JobArguments:
+    """The flags every job has."""
+
+    output_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where the job writes its result. Default: SM_MODEL_DIR on SageMaker, else outputs/<job>."
+        },
+    )
+    tiny: bool = field(
+        default=False,
+        metadata={
+            "help": "Preset for a laptop CPU (under a minute): tiny sizes and few steps; inputs that are not "
+            "given are built on the spot (sample data, a tiny pretrained base). Flags given explicitly win."
+        },
+    )
+    seed: int = field(default=42, metadata={"help": "Seed for data order and initialisation."})
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the flag list, and the module docstring's command lines kept as written."""
+
+
+def make_job_parser(prog: str | None, description: str | None, *dataclass_types: type) -> HfArgumentParser:
+    """An `HfArgumentParser` over the job's dataclasses (the parser trl's `TrlParser` builds on)."""
+    from transformers import HfArgumentParser
+
+    return HfArgumentParser(
+        cast("list[DataClassType]", list(dataclass_types)),
+        prog=prog,
+        description=description,
+        formatter_class=_HelpFormatter,
+    )
+
+
+def apply_preset(preset: Mapping[str, Any], *args: object) -> None:
+    """Set each preset value on the dataclass that has the field, unless the user changed it."""
+    for name, value in preset.items():
+        owners = [a for a in args if any(f.name == name for f in dataclasses.fields(a))]  # type: ignore[arg-type]
+        if not owners:
+            raise KeyError(f"preset field {name!r} is in none of the argument classes")
+        for owner in owners:
+            spec = next(f for f in dataclasses.fields(owner) if f.name == name)  # type: ignore[arg-type]
+            default = (
+                spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+            )
+            if getattr(owner, name) == default:
+                setattr(owner, name, value)
+
+
+def configure_logging() -> None:
+    """INFO on the main process, WARNING on the other ranks of a torchrun job."""
+    level = logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+
+
+def run_job(
+    make_parser: Callable[[str | None], HfArgumentParser],
+    main: Callable[..., object],
+    argv: list[str] | None = None,
+    prog: str | None = None,
+) -> int:
+    """Parse the flags (SageMaker hyperparameters first), run `main`, map bad input to status 2."""
+    parser = make_parser(prog)
+    given = sys.argv[1:] if argv is None else argv
+    hyperparameters = SageMakerEnvironment.from_environ().hyperparameter_argv()
+    parsed = parser.parse_args_into_dataclasses(args=[*hyperparameters, *given], look_for_args_file=False)
+    configure_logging()
+    try:
+        main(*parsed)
+    except InputError as error:
+        logger.error("%s", error)
+        return INPUT_ERROR_STATUS
+    return 0

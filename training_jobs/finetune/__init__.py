@@ -1,0 +1,1 @@
+"""Supervised fine-tuning with LoRA or QLoRA through trl's SFTTrainer."""

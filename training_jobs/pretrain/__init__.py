@@ -1,0 +1,1 @@
+"""Pretraining from scratch: byte-level BPE tokenizer, Llama-style model, torchrun loop."""

@@ -1,0 +1,173 @@
+"""Policy optimization against the trained reward model, with a KL tie to the SFT reference.
+
+trl removed `PPOTrainer` after 1.12; its maintained successors are used instead, chosen with
+`--algorithm`:
+- `grpo` (GRPOTrainer): PPO's clipped objective with group-relative advantages (each prompt is
+  answered `--num_generations` times and each answer is scored against the group's mean), no
+  value model;
+- `rloo` (RLOOTrainer): REINFORCE with a leave-one-out baseline over the same groups.
+The reward of an answer is the reward model's score (`AutoModelForSequenceClassification`). The
+KL penalty `--beta` (must be > 0; default 0.05) ties the policy to the reference model, which is
+the starting SFT model (trl loads a frozen copy, or disables the adapter with `--use_lora`).
+Prompts are the user turns of the preference set. `metrics.json` reports the reward model's mean
+score of greedy answers to the held-out prompts, before and after training.
+
+Usage:
+    python -m training_jobs.rlhf.policy --tiny --output_dir outputs/policy
+    python -m training_jobs.rlhf.policy --algorithm rloo --model_name_or_path outputs/finetune \\
+        --reward_model_name_or_path outputs/reward --data_dir outputs/data/preference \\
+        --output_dir outputs/policy
+    genai-stack train policy --tiny --algorithm rloo
+
+On SageMaker the SFT model comes from the channel `model`, the reward model from the channel
+`reward_model` and the prompts from the channel `preference`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from training_jobs.common.args import make_job_parser, run_job
+from training_jobs.common.lora import FullTrainingLoraArguments, LoraArguments
+from training_jobs.common.sagemaker import SageMakerEnvironment
+from training_jobs.common.tiny import apply_tiny
+from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
+
+if TYPE_CHECKING:
+    from transformers import HfArgumentParser, PreTrainedModel
+
+
+@dataclass
+class PolicyArguments(TrainerJobArguments):
+    reward_model_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "Reward model folder. Default: channel 'reward_model'; with --tiny, a tiny reward model."
+        },
+    )
+    algorithm: Literal["grpo", "rloo"] = field(
+        default="grpo", metadata={"help": "Policy optimization algorithm."}
+    )
+    beta: float = field(
+        default=0.05, metadata={"help": "KL coefficient of the tie to the SFT reference (> 0)."}
+    )
+    num_generations: int = field(default=4, metadata={"help": "Answers sampled per prompt (the group)."})
+    max_completion_length: int = field(default=128, metadata={"help": "Longest sampled answer, in tokens."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the answers."})
+    learning_rate: float = field(default=1e-6, metadata={"help": "Peak learning rate (cosine schedule)."})
+    max_eval_prompts: int = field(default=32, metadata={"help": "Held-out prompts answered and scored."})
+
+
+TINY: dict[str, Any] = {
+    **TINY_TRAINER,
+    "num_generations": 2,
+    "max_completion_length": 8,
+    "learning_rate": 1e-4,
+    "max_eval_prompts": 4,
+}
+
+
+def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
+    """Optimise the policy, score held-out answers before and after, save; returns the metrics."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
+
+    from training_jobs.common.evaluation import generate_answers, reward_scores
+    from training_jobs.common.lora import peft_config, quantization_config, save_trained
+    from training_jobs.common.models import ensure_chat_template, load_causal_lm, load_reward_model
+    from training_jobs.common.tiny import tiny_inputs, tiny_reward_model
+    from training_jobs.common.trainer import (
+        last_checkpoint,
+        load_preference_set,
+        resolve_paths,
+        trained_model,
+        trl_config_kwargs,
+        write_metrics,
+    )
+
+    if args.tiny:
+        apply_tiny(TINY, args)
+    if args.beta <= 0:
+        raise ValueError(
+            "--beta must be > 0: the KL tie to the SFT reference keeps the policy from reward hacking"
+        )
+    paths = resolve_paths(args, "policy", "preference")
+    reward_path = SageMakerEnvironment.from_environ().require_channel(
+        "reward_model",
+        args.reward_model_name_or_path,
+        "--reward_model_name_or_path",
+        (lambda: tiny_reward_model(tiny_inputs(paths.output_dir))) if args.tiny else None,
+    )
+    train_prompts = _prompts(load_preference_set(paths.data_dir, "train"))
+    eval_prompts = _prompts(load_preference_set(paths.data_dir, "eval"))[: args.max_eval_prompts]
+    tokenizer = AutoTokenizer.from_pretrained(str(paths.model))
+    ensure_chat_template(tokenizer)
+    reward_model, reward_tokenizer = load_reward_model(reward_path)
+
+    def held_out_reward(policy: PreTrainedModel) -> float:
+        policy.eval()
+        answers = generate_answers(policy, tokenizer, eval_prompts, max_new_tokens=args.max_completion_length)
+        scores = reward_scores(reward_model, reward_tokenizer, eval_prompts, answers)
+        return sum(scores) / len(scores)
+
+    reward_before = held_out_reward(load_causal_lm(paths.model))
+    trainer_class, config_class = {"grpo": (GRPOTrainer, GRPOConfig), "rloo": (RLOOTrainer, RLOOConfig)}[
+        args.algorithm
+    ]
+    config = config_class(
+        beta=args.beta,
+        num_generations=args.num_generations,
+        max_completion_length=args.max_completion_length,
+        temperature=args.temperature,
+        **trl_config_kwargs(args, paths.checkpoint_dir),
+    )
+    trainer = trainer_class(
+        model=str(paths.model),
+        reward_funcs=reward_model,
+        reward_processing_classes=reward_tokenizer,
+        args=config,
+        train_dataset=Dataset.from_list([{"prompt": prompt} for prompt in train_prompts]),
+        processing_class=tokenizer,
+        peft_config=peft_config(lora),
+        quantization_config=quantization_config(lora),
+    )
+    train_result = trainer.train(resume_from_checkpoint=last_checkpoint(paths.checkpoint_dir))
+    model = trained_model(trainer)
+    reward_after = held_out_reward(model)
+    saved = save_trained(model, tokenizer, paths.model, lora, paths.output_dir)
+    metrics = {
+        "algorithm": args.algorithm,
+        "beta": args.beta,
+        "train_loss": train_result.training_loss,
+        "eval_reward_before": reward_before,
+        "eval_reward_after": reward_after,
+        "train_prompts": len(train_prompts),
+        "eval_prompts": len(eval_prompts),
+        "saved": saved,
+        "base_model": str(paths.model),
+        "reward_model": str(reward_path),
+    }
+    write_metrics(paths.output_dir, metrics)
+    return metrics
+
+
+def _prompts(pairs: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
+    """The distinct prompts of a preference set, in order."""
+    seen: dict[str, list[dict[str, str]]] = {}
+    for pair in pairs:
+        seen.setdefault(repr(pair["prompt"]), pair["prompt"])
+    return list(seen.values())
+
+
+def make_parser(prog: str | None = None) -> HfArgumentParser:
+    return make_job_parser(prog, __doc__, PolicyArguments, FullTrainingLoraArguments)
+
+
+def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
+    return run_job(make_parser, main, argv, prog)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

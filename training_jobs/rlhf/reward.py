@@ -1,0 +1,95 @@
+"""Train a reward model on preference pairs with trl's RewardTrainer (sequence classification).
+
+The model (usually the SFT model) gets a one-output head and learns to score the chosen answer
+above the rejected one (Bradley-Terry loss). `metrics.json` reports the pairwise accuracy on the
+held-out pairs: the share of pairs whose chosen answer it scores higher. Every weight is trained.
+The saved model is an `AutoModelForSequenceClassification`: the policy job and `evaluate` use it
+as a scorer; it is not a chat model.
+
+Usage:
+    python -m training_jobs.rlhf.reward --tiny --output_dir outputs/reward
+    python -m training_jobs.rlhf.reward --model_name_or_path outputs/finetune \\
+        --data_dir outputs/data/preference --output_dir outputs/reward
+    genai-stack train reward --tiny
+
+On SageMaker the model comes from the channel `model` and the pairs from the channel `preference`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from training_jobs.common.args import make_job_parser, run_job
+from training_jobs.common.tiny import apply_tiny
+from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
+
+if TYPE_CHECKING:
+    from transformers import HfArgumentParser
+
+
+@dataclass
+class RewardArguments(TrainerJobArguments):
+    learning_rate: float = field(default=1e-5, metadata={"help": "Peak learning rate (cosine schedule)."})
+
+
+TINY: dict[str, Any] = {**TINY_TRAINER, "learning_rate": 1e-3}
+
+
+def main(args: RewardArguments) -> dict[str, Any]:
+    """Train, measure pairwise accuracy on held-out pairs, save; returns the metrics."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import RewardConfig, RewardTrainer
+
+    from training_jobs.common.models import ensure_chat_template, save_for_serving
+    from training_jobs.common.trainer import (
+        last_checkpoint,
+        load_preference_set,
+        resolve_paths,
+        trained_model,
+        trl_config_kwargs,
+        write_metrics,
+    )
+
+    if args.tiny:
+        apply_tiny(TINY, args)
+    paths = resolve_paths(args, "reward", "preference")
+    train_rows = load_preference_set(paths.data_dir, "train")
+    eval_rows = load_preference_set(paths.data_dir, "eval")
+    tokenizer = AutoTokenizer.from_pretrained(str(paths.model))
+    ensure_chat_template(tokenizer)
+    trainer = RewardTrainer(
+        model=str(paths.model),
+        args=RewardConfig(max_length=args.max_length, **trl_config_kwargs(args, paths.checkpoint_dir)),
+        train_dataset=Dataset.from_list(train_rows),
+        eval_dataset=Dataset.from_list(eval_rows),
+        processing_class=tokenizer,
+    )
+    train_result = trainer.train(resume_from_checkpoint=last_checkpoint(paths.checkpoint_dir))
+    model = trained_model(trainer)
+    evaluation = trainer.evaluate()
+    save_for_serving(model, tokenizer, paths.output_dir)
+    metrics = {
+        "train_loss": train_result.training_loss,
+        "eval_loss": evaluation["eval_loss"],
+        "pairwise_accuracy": evaluation["eval_accuracy"],
+        "eval_margin": evaluation["eval_margin"],
+        "train_pairs": len(train_rows),
+        "eval_pairs": len(eval_rows),
+        "base_model": str(paths.model),
+    }
+    write_metrics(paths.output_dir, metrics)
+    return metrics
+
+
+def make_parser(prog: str | None = None) -> HfArgumentParser:
+    return make_job_parser(prog, __doc__, RewardArguments)
+
+
+def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
+    return run_job(make_parser, main, argv, prog)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())
