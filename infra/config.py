@@ -167,6 +167,10 @@ class MonitoringConfig(_Section):
     opensearch_free_storage_mb: int = Field(default=2048, ge=1)
 
 
+#: An ECR image; `{region}` stands for the stack's region.
+ECR_IMAGE_PATTERN = r"^\d{12}\.dkr\.ecr\.(\{region\}|[a-z0-9-]+)\.amazonaws\.com/[a-z0-9._/-]+[:@][\w.:-]+$"
+
+
 class ServingConfig(_Section):
     """The SageMaker endpoint that the training pipeline creates or updates on promotion."""
 
@@ -178,7 +182,7 @@ class ServingConfig(_Section):
             "763104351884.dkr.ecr.{region}.amazonaws.com/"
             "huggingface-pytorch-tgi-inference:2.4.0-tgi2.3.1-gpu-py311-cu124-ubuntu22.04"
         ),
-        min_length=1,
+        pattern=ECR_IMAGE_PATTERN,
         description="{region} is replaced by the stack's region",
     )
 
@@ -186,13 +190,15 @@ class ServingConfig(_Section):
 class TrainingConfig(_Section):
     """The SageMaker jobs of the retraining and pretraining state machines."""
 
+    data_instance_type: str = Field(
+        default="ml.m5.2xlarge", pattern=r"^ml\.", description="dataset build (CPU)"
+    )
     finetune_instance_type: str = Field(default="ml.g5.12xlarge", pattern=r"^ml\.")
     reward_instance_type: str = Field(default="ml.g5.12xlarge", pattern=r"^ml\.")
     policy_instance_type: str = Field(default="ml.g5.12xlarge", pattern=r"^ml\.")
     evaluation_instance_type: str = Field(default="ml.g5.2xlarge", pattern=r"^ml\.")
     pretrain_instance_type: str = Field(default="ml.p4d.24xlarge", pattern=r"^ml\.")
     pretrain_instance_count: int = Field(default=2, ge=2, le=100)
-    gpus_per_instance: int = Field(default=8, ge=1, le=16, description="torchrun --nproc_per_node")
     use_spot: bool = False
     max_runtime_seconds: int = Field(default=86_400, ge=60, le=2_419_200)
     max_wait_seconds: int = Field(default=172_800, ge=60, le=2_419_200)
@@ -202,8 +208,11 @@ class TrainingConfig(_Section):
             "763104351884.dkr.ecr.{region}.amazonaws.com/"
             "huggingface-pytorch-training:2.5.1-transformers4.49.0-gpu-py311-cu124-ubuntu22.04"
         ),
-        min_length=1,
+        pattern=ECR_IMAGE_PATTERN,
         description="{region} is replaced by the stack's region",
+    )
+    min_improvement: float = Field(
+        default=0.0, ge=0.0, description="margin on the evaluation's primary metric"
     )
     schedule_enabled: bool = False
     schedule_expression: str = Field(default="rate(7 days)", pattern=r"^(rate|cron)\(.+\)$")

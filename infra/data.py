@@ -80,25 +80,29 @@ class DataStores(Construct):
         self.escalations.grant_publish(grantee)
         acknowledge(principal_of(grantee), KEY_WILDCARDS[0], reason=KEY_ACTIONS)
 
-    def grant_read_objects(self, bucket: s3.Bucket, grantee: iam.IGrantable) -> None:
-        """CDK's read grant, whose action families and `<bucket>/*` stay inside this one bucket."""
-        bucket.grant_read(grantee)
+    def grant_read_objects(
+        self, bucket: s3.Bucket, grantee: iam.IGrantable, *, key_pattern: str = "*"
+    ) -> None:
+        """CDK's read grant, whose action families and key pattern stay inside this one bucket."""
+        bucket.grant_read(grantee, key_pattern)
         acknowledge(
             principal_of(grantee),
             *S3_READ_WILDCARDS,
-            f"IAM5[Resource::{arn_of(bucket)}/*]",
+            f"IAM5[Resource::{arn_of(bucket)}/{key_pattern}]",
             reason="CDK's read grant on this one bucket's objects (Get*, List*: versions, tags, listing)",
         )
 
-    def grant_write_objects(self, bucket: s3.Bucket, grantee: iam.IGrantable) -> None:
-        """CDK's write grant (put and multipart upload), on this one bucket's objects."""
-        bucket.grant_put(grantee)
+    def grant_write_objects(
+        self, bucket: s3.Bucket, grantee: iam.IGrantable, *, key_pattern: str = "*"
+    ) -> None:
+        """CDK's put grant (with multipart abort), on this one bucket's objects under `key_pattern`."""
+        bucket.grant_put(grantee, key_pattern)
         acknowledge(
             principal_of(grantee),
             *KEY_WILDCARDS,
-            f"IAM5[Resource::{arn_of(bucket)}/*]",
+            f"IAM5[Resource::{arn_of(bucket)}/{key_pattern}]",
             "IAM5[Action::s3:Abort*]",
-            reason=f"CDK's write grant on this one bucket's objects; {KEY_ACTIONS}",
+            reason=f"CDK's put grant on this one bucket's objects; {KEY_ACTIONS}",
         )
 
     def _build_access_log_bucket(self) -> s3.Bucket:

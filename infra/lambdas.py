@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,17 @@ def log_retention(days: int) -> logs.RetentionDays:
 class CopyPackages:
     """Copies top-level packages of the repository into the asset, without bytecode caches."""
 
-    def __init__(self, packages: tuple[str, ...]) -> None:
+    def __init__(self, packages: tuple[str, ...], extra_files: Mapping[str, str]) -> None:
         self._packages = packages
+        self._extra_files = extra_files
 
     def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_options: object) -> bool:
         for path in package_files(self._packages):
             target = Path(output_dir) / path.relative_to(REPO_ROOT)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
+        for name, text in self._extra_files.items():
+            (Path(output_dir) / name).write_text(text, encoding="utf-8")
         return True
 
 
@@ -61,21 +65,27 @@ def package_files(packages: tuple[str, ...]) -> list[Path]:
     )
 
 
-def package_asset(*packages: str) -> dict[str, Any]:
-    """Asset options for a folder holding only `packages`, each at the asset root.
+def package_asset(*packages: str, extra_files: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Asset options for a folder holding only `packages`, each at the asset root (plus `extra_files`).
 
     So `functions.handlers.query.handler` imports the same way in Lambda, in SageMaker, in tests and
     on a laptop. The hash covers exactly the copied files: fingerprinting the repository root instead
     would walk `.venv` and `node_modules` (seconds per asset).
     """
+    extra_files = extra_files or {}
     digest = hashlib.sha256()
     for path in package_files(packages):
         digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+    for name, text in sorted(extra_files.items()):
+        digest.update(name.encode() + b"\0" + text.encode())
     return {
         "path": str(REPO_ROOT / packages[0]),
         "asset_hash": digest.hexdigest(),
         "asset_hash_type": cdk.AssetHashType.CUSTOM,
-        "bundling": cdk.BundlingOptions(image=RUNTIME.bundling_image, local=CopyPackages(packages)),
+        # The image is required by the API and never pulled: local bundling always succeeds or raises.
+        "bundling": cdk.BundlingOptions(
+            image=RUNTIME.bundling_image, local=CopyPackages(packages, extra_files)
+        ),
     }
 
 

@@ -15,6 +15,7 @@ from infra.layers import RuntimeLayer
 from infra.models import ModelAccess
 from infra.network import Network
 from infra.search import SearchDomain
+from infra.training import TrainingPipeline
 
 #: Where the runtime's embedded fallbacks may write inside Lambda (the code folder is read-only).
 LAMBDA_DATA_DIR = "/tmp/genai-stack"
@@ -77,7 +78,13 @@ class GenAiStack(cdk.Stack):
             search=search,
             models=models,
         )
+        training = TrainingPipeline(
+            self, "Training", config=config.training, serving=config.serving, data=data, functions=functions
+        )
         cdk.CfnOutput(self, "ApiUrl", value=api.url)
         cdk.CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=api.client.user_pool_client_id)
         cdk.CfnOutput(self, "DocumentsBucket", value=data.documents.bucket_name)
+        cdk.CfnOutput(self, "ModelsBucket", value=data.models.bucket_name)
+        cdk.CfnOutput(self, "RetrainingStateMachine", value=training.retraining.state_machine_arn)
+        cdk.CfnOutput(self, "PretrainingStateMachine", value=training.pretraining.state_machine_arn)
