@@ -40,7 +40,7 @@ install: $(VENV)/.installed-local
 install-dev: $(VENV)/.installed-dev
 
 ingest: install
-	$(VENV)/bin/genai-stack ingest data/sample_kb --data-dir $(DATA_DIR)
+	$(VENV)/bin/genai-stack ingest data/sample_kb --data-dir $(DATA_DIR) --pii-allow-file data/public-values.txt
 
 serve: install
 	$(VENV)/bin/genai-stack serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)

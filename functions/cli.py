@@ -34,8 +34,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None) is not None:
         overrides["data_dir"] = args.data_dir
-    if getattr(args, "pii_allow", None):
-        overrides["pii_allowlist"] = tuple(args.pii_allow)
+    allowed = list(getattr(args, "pii_allow", None) or [])
+    allow_file: Path | None = getattr(args, "pii_allow_file", None)
+    if allow_file is not None:
+        if not allow_file.is_file():
+            raise CliError(f"PII allow-list file {allow_file} not found")
+        lines = (line.strip() for line in allow_file.read_text(encoding="utf-8").splitlines())
+        allowed.extend(line for line in lines if line and not line.startswith("#"))
+    if allowed:
+        overrides["pii_allowlist"] = tuple(allowed)
     try:
         return Settings(**overrides)
     except ValidationError as error:
@@ -197,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VALUE",
         help="a public value never to redact, e.g. the support e-mail, or @domain (repeatable)",
     )
+    ingest.add_argument(
+        "--pii-allow-file", type=Path, metavar="FILE", help="a file of such values, one per line (# comments)"
+    )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(func=cmd_ingest)
@@ -246,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from functions.errors import GenAiStackError
+    from functions.observability import logger
+
+    # Terminal output is the answer or the report; the server keeps its per-request log lines.
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO" if args.command == "serve" else "WARNING"))
 
     func: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_EMPHASIS = re.compile(r"\*\*|__|`")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 # Function words and the words every support question carries; they say nothing about which
@@ -63,6 +64,6 @@ def split_sentences(text: str) -> list[str]:
         header = previous_cells = None
         if not line or line.startswith("#"):
             continue
-        line = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line)
+        line = _EMPHASIS.sub("", re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line))
         pieces.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
     return pieces

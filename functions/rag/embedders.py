@@ -56,7 +56,9 @@ class MiniLMEmbedder:
             if self._model is not None:
                 return
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as transformers_logging
 
+            transformers_logging.disable_progress_bar()
             path = self._model_path or local_model_path()
             self._tokenizer = AutoTokenizer.from_pretrained(str(path))
             self._model = AutoModel.from_pretrained(str(path)).eval()

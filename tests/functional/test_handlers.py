@@ -1,0 +1,89 @@
+"""Each Lambda handler called in-process with an API Gateway HTTP API (v2) event, configured
+through the environment exactly as in Lambda, with the real MiniLM embedder."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.contract import API_HANDLERS, EnvVar
+from functions.settings import get_settings
+from tests.conftest import MINI_KB, SUPPORT_DOMAIN
+from tests.fakes import FakeLambdaContext, api_gateway_event
+
+EVENT = json.loads((Path(__file__).parent.parent / "events" / "http_api_v2_post.json").read_text())
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def handlers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Handler]]:
+    from functions.cli import main
+
+    data_dir = tmp_path_factory.mktemp("lambda-data")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(EnvVar.DATA_DIR, str(data_dir))
+        env.setenv("GENAI_STACK_PII_ALLOWLIST", json.dumps([SUPPORT_DOMAIN]))
+        assert main(["ingest", str(MINI_KB), "--quiet"]) == 0
+        get_settings.cache_clear()
+        modules = {}
+        for name in API_HANDLERS:
+            module = importlib.import_module(f"functions.handlers.{name}")
+            modules[name] = importlib.reload(module).handler  # built under this environment
+        yield modules
+    get_settings.cache_clear()
+
+
+def invoke(handler: Handler, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    response = handler(api_gateway_event(EVENT, method, path, raw), FakeLambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_query_handler_answers_with_sources(handlers: dict[str, Handler]) -> None:
+    status, body = invoke(handlers["query"], "POST", "/v1/query", {"question": "Can I pay in instalments?"})
+    assert status == 200
+    assert body["sources"][0]["source"] == "mini_kb/payments-faq.json"
+    assert "Klarna" in body["answer"] and body["grounded"]
+
+
+def test_retrieval_handler_ranks_chunks(handlers: dict[str, Handler]) -> None:
+    status, body = invoke(handlers["retrieval"], "POST", "/v1/retrieve", {"query": "express shipping price", "k": 3})
+    assert status == 200 and len(body["results"]) == 3
+    assert body["results"][0]["source"] == "mini_kb/shipping.md"
+
+
+def test_guardrails_handler_redacts(handlers: dict[str, Handler]) -> None:
+    status, body = invoke(
+        handlers["guardrails"], "POST", "/v1/guardrails/check", {"text": "SSN 123-45-6789", "stage": "input"}
+    )
+    assert status == 200 and body["redacted_text"] == "SSN [US_SSN]"
+
+
+def test_feedback_handler_records_a_rating_for_an_answer(handlers: dict[str, Handler]) -> None:
+    _, answer = invoke(handlers["query"], "POST", "/v1/query", {"question": "How long is the tent warranty?"})
+    status, body = invoke(handlers["feedback"], "POST", "/v1/feedback", {"message_id": answer["message_id"], "rating": "up"})
+    assert status == 200 and body == {"message_id": answer["message_id"], "rating": "up", "escalated": False, "ticket_id": None}
+
+
+def test_each_function_mounts_only_its_own_route(handlers: dict[str, Handler]) -> None:
+    status, body = invoke(handlers["feedback"], "POST", "/v1/query", {"question": "hi"})
+    assert status == 404 and body["error"]["code"] == "not_found"
+    assert invoke(handlers["retrieval"], "GET", "/health", None)[1] == {"status": "ok"}
+
+
+def test_bad_input_through_a_handler_is_a_clear_4xx(handlers: dict[str, Handler]) -> None:
+    assert invoke(handlers["query"], "POST", "/v1/query", '{"question":')[0] == 400
+    status, body = invoke(handlers["feedback"], "POST", "/v1/feedback", {"message_id": "missing", "rating": "down"})
+    assert status == 404 and "missing" in body["error"]["message"]
+
+
+def test_metrics_are_emitted_as_emf(handlers: dict[str, Handler], capsys: pytest.CaptureFixture[str]) -> None:
+    invoke(handlers["query"], "POST", "/v1/query", {"question": "How much is standard shipping in the EU?"})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    emitted = {m["Name"] for line in lines for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {"Queries", "QueryLatency", "GroundedAnswers", "InputTokens"} <= emitted
