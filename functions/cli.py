@@ -163,6 +163,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from functions.feedback.export import build_interactions, write_jsonl
+
+    services = _services_with_index(args)
+    store = services.sqlite
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with args.output.open("w", encoding="utf-8") as out:
+        count = write_jsonl(build_interactions(store, store, store.human_answers()), out)
+    print(f"{count} interactions written to {args.output}")
+    return EXIT_OK
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from training_jobs.cli import main as train_main
 
@@ -241,6 +253,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--questions", type=Path, default=DEFAULT_QUESTIONS, help=f"labelled questions (default {DEFAULT_QUESTIONS})"
     )
     evaluation.set_defaults(func=cmd_eval)
+
+    export = commands.add_parser(
+        "export",
+        help="write conversations and feedback as training data (JSONL)",
+        description="Export answered questions with their ratings, escalations and rephrases, PII redacted, "
+        "as the input of `genai-stack train data`.",
+    )
+    _data_dir_option(export)
+    export.add_argument("--output", type=Path, required=True, help="the JSONL file to write")
+    export.set_defaults(func=cmd_export)
 
     train = commands.add_parser(
         "train",

@@ -11,6 +11,7 @@ from functions.contract import MetricName
 from functions.errors import NotFoundError
 from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore
 from functions.feedback.records import EscalationTicket, FeedbackRecord, Rating
+from functions.guardrails.pii import redact_pii
 from functions.observability import logger, metrics
 
 
@@ -44,6 +45,7 @@ class FeedbackService:
         message = self._conversations.get_message(message_id)
         if message is None:
             raise NotFoundError(f"no answer with message_id {message_id!r}: use the id returned by /v1/query")
+        comment = redact_pii(comment) if comment else comment  # free text: keep identifiers out of storage
         self._feedback.save_feedback(FeedbackRecord(message_id, rating, reason, comment, escalate))
         metric = MetricName.FEEDBACK_POSITIVE if rating is Rating.UP else MetricName.FEEDBACK_NEGATIVE
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)

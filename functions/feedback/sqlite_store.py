@@ -160,6 +160,14 @@ class SQLiteStore:
             ),
         )
 
+    def human_answers(self) -> dict[str, str]:
+        """What human agents replied to escalated messages (written by the agent console)."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT message_id, human_answer FROM escalations WHERE human_answer IS NOT NULL"
+            ).fetchall()
+        return {row["message_id"]: row["human_answer"] for row in rows}
+
     def open_escalations(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._connection.execute(

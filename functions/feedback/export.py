@@ -1,0 +1,66 @@
+"""The interaction export: answered questions with what users said about them, as
+`functions.contract.InteractionRecord` JSON lines, the input of `training_jobs.data`.
+
+Text is redacted once more on the way out (defence in depth: comments are free text) and user
+ids are replaced by a keyed hash, so the training data carries no direct identifiers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO
+
+from functions.contract import InteractionRecord
+from functions.feedback.ports import ConversationStore, FeedbackStore
+from functions.guardrails.pii import redact_pii
+
+
+def pseudonymise(user_id: str | None, salt: str) -> str | None:
+    if user_id is None:
+        return None
+    return hashlib.sha256(f"{salt}\x00{user_id}".encode()).hexdigest()[:32]
+
+
+def build_interactions(
+    conversations: ConversationStore,
+    feedback: FeedbackStore,
+    human_answers: Mapping[str, str] | None = None,
+    salt: str = "",
+) -> Iterator[InteractionRecord]:
+    """One record per answered (not blocked) message, oldest first."""
+    human_answers = human_answers or {}
+    for message in conversations.iter_messages():
+        if message.blocked:
+            continue
+        verdict = feedback.get_feedback(message.message_id)
+        human = human_answers.get(message.message_id)
+        yield {
+            "message_id": message.message_id,
+            "conversation_id": message.conversation_id,
+            "user_id": pseudonymise(message.user_id, salt),
+            "turn": message.turn,
+            "question": redact_pii(message.question),
+            "answer": message.answer,
+            "sources": [
+                {"source": s["source"], "title": s.get("title", ""), "score": float(s.get("score", 0.0))}
+                for s in message.sources
+            ],
+            "grounded": message.grounded,
+            "created_at": message.created_at.isoformat(),
+            "rating": verdict.rating.value if verdict else None,
+            "reason": verdict.reason if verdict else None,
+            "comment": redact_pii(verdict.comment) if verdict and verdict.comment else None,
+            "escalated": bool(verdict and verdict.escalate),
+            "rephrased": message.rephrased,
+            "human_answer": redact_pii(human) if human else None,
+        }
+
+
+def write_jsonl(records: Iterable[InteractionRecord], out: IO[str]) -> int:
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count
