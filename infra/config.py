@@ -164,7 +164,9 @@ class MonitoringConfig(_Section):
     lambda_errors_per_5_minutes: int = Field(default=5, ge=1)
     escalations_per_hour: int = Field(default=20, ge=1)
     guardrail_blocks_per_hour: int = Field(default=50, ge=1)
-    opensearch_free_storage_mb: int = Field(default=2048, ge=1)
+    opensearch_disk_usage_percent: int = Field(default=80, ge=1, le=100)
+    opensearch_jvm_pressure_percent: int = Field(default=85, ge=1, le=100)
+    endpoint_5xx_per_5_minutes: int = Field(default=5, ge=1)
 
 
 #: An ECR image; `{region}` stands for the stack's region.

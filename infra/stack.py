@@ -13,6 +13,7 @@ from infra.ingestion import Ingestion
 from infra.lambdas import FunctionFactory, log_retention, python_code
 from infra.layers import RuntimeLayer
 from infra.models import ModelAccess
+from infra.monitoring import Monitoring
 from infra.network import Network
 from infra.search import SearchDomain
 from infra.training import TrainingPipeline
@@ -69,7 +70,7 @@ class GenAiStack(cdk.Stack):
         api = Api(
             self, "Api", config=config.api, functions=functions, data=data, search=search, models=models
         )
-        Ingestion(
+        ingestion = Ingestion(
             self,
             "Ingestion",
             config=config.ingestion,
@@ -81,6 +82,18 @@ class GenAiStack(cdk.Stack):
         training = TrainingPipeline(
             self, "Training", config=config.training, serving=config.serving, data=data, functions=functions
         )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config.monitoring,
+            http_api=api.http_api,
+            functions=functions.functions,
+            domain=search.domain,
+            queue=ingestion.queue,
+            dead_letters=ingestion.dead_letters,
+            state_machines={"Retraining": training.retraining, "Pretraining": training.pretraining},
+            endpoint_name=config.serving.endpoint_name,
+        )
         cdk.CfnOutput(self, "ApiUrl", value=api.url)
         cdk.CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=api.client.user_pool_client_id)
@@ -88,3 +101,4 @@ class GenAiStack(cdk.Stack):
         cdk.CfnOutput(self, "ModelsBucket", value=data.models.bucket_name)
         cdk.CfnOutput(self, "RetrainingStateMachine", value=training.retraining.state_machine_arn)
         cdk.CfnOutput(self, "PretrainingStateMachine", value=training.pretraining.state_machine_arn)
+        cdk.CfnOutput(self, "AlarmTopic", value=monitoring.topic.topic_arn)
