@@ -7,7 +7,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
 from aws_lambda_powertools.metrics import MetricUnit
 from langchain_core.language_models.chat_models import BaseChatModel
 
@@ -19,6 +18,7 @@ from functions.guardrails.base import Stage
 from functions.guardrails.policy import GuardrailPolicy, GuardrailResult
 from functions.observability import logger, metrics, tracer
 from functions.rag.documents import ScoredChunk
+from functions.rag.embedders import cosine
 from functions.rag.prompts import BLOCKED_ANSWER, FALLBACK_ANSWER, GROUNDED_ANSWER_PROMPT, format_sources
 from functions.rag.retriever import Retriever
 
@@ -150,7 +150,7 @@ class AnswerPipeline:
             return None
         embedder = self.retriever.embedder
         vectors = embedder.embed_documents([question, previous.question])
-        similarity = float(np.dot(vectors[0], vectors[1]))
+        similarity = cosine(vectors[0], vectors[1])
         return previous.message_id if similarity >= self.rephrase_similarity else None
 
     def _finish(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-import numpy as np
-
 from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
+from functions.rag.embedders import Vectors
 
 
 class VectorStore(Protocol):
@@ -18,7 +17,7 @@ class VectorStore(Protocol):
     drops the pending writes. (OpenSearch applies writes as they come; its `flush` refreshes.)
     """
 
-    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
+    def add(self, chunks: Sequence[Chunk], vectors: Vectors) -> None: ...
 
     def delete_sources(self, sources: Iterable[str]) -> int: ...
 
