@@ -37,6 +37,18 @@ def log_retention(days: int) -> logs.RetentionDays:
     return dict(zip(sorted(LOG_RETENTION_DAYS), finite, strict=True))[days]
 
 
+#: The network-interface actions a function in a VPC needs (those of AWSLambdaVPCAccessExecutionRole).
+VPC_ACCESS_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+VPC_ACCESS = "Lambda's VPC network-interface actions are granted on * as in AWSLambdaVPCAccessExecutionRole"
+
+
 @jsii.implements(cdk.ILocalBundling)
 class CopyPackages:
     """Copies top-level packages of the repository into the asset, without bytecode caches."""
@@ -139,8 +151,13 @@ class FunctionFactory:
             description=f"{construct_id}: own log group, X-Ray, and the grants its construct adds",
         )
         log_group.grant_write(role)
-        acknowledge(role, "IAM5[Resource::*]", reason=XRAY)
         placement = self.placement if in_vpc else None
+        if placement is None:
+            acknowledge(role, "IAM5[Resource::*]", reason=XRAY)
+        else:
+            # AWSLambdaVPCAccessExecutionRole inline: CDK adds nothing to a role it did not create.
+            role.add_to_policy(iam.PolicyStatement(actions=list(VPC_ACCESS_ACTIONS), resources=["*"]))
+            acknowledge(role, "IAM5[Resource::*]", reason=f"{XRAY}; {VPC_ACCESS}")
         function = lambda_.Function(
             scope,
             construct_id,

@@ -1,0 +1,160 @@
+"""The training state machines call SageMaker with the configured jobs, and promote only winners."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import pytest
+
+from infra.training import CURRENT_MODEL_KEY, training_requirements
+from tests.infra.conftest import Synthesized
+
+TRAINING_JOB = "sagemaker:createTrainingJob.sync"
+MODULES = {
+    "data": "training_jobs.data.build",
+    "sft": "training_jobs.finetune.sft",
+    "reward": "training_jobs.rlhf.reward",
+    "policy": "training_jobs.rlhf.policy",
+    "evaluate": "training_jobs.evaluate",
+}
+
+
+def training_jobs(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The CreateTrainingJob parameters of each job, by job-name suffix (`sft`, `reward`, ...)."""
+    jobs = {}
+    for state in definition["States"].values():
+        if state.get("Resource", "").endswith(TRAINING_JOB):
+            parameters = state["Parameters"]
+            suffix = parameters["TrainingJobName.$"].split("-")[-1].split("'")[0]
+            jobs[suffix] = parameters
+    return jobs
+
+
+def next_states(definition: dict[str, Any], name: str) -> list[str]:
+    state = definition["States"][name]
+    targets = [state.get("Next"), state.get("Default")]
+    targets += [choice["Next"] for choice in state.get("Choices", [])]
+    targets += [catch["Next"] for catch in state.get("Catch", [])]
+    return [target for target in targets if target]
+
+
+@pytest.mark.parametrize("stack_name", ["default_stack", "variant_stack"])
+def test_retraining_runs_each_job_on_its_configured_instance_type(
+    stack_name: str, request: pytest.FixtureRequest
+) -> None:
+    stack: Synthesized = request.getfixturevalue(stack_name)
+    training = stack.config.training
+    jobs = training_jobs(stack.state_machine("Retraining"))
+
+    instance_types = {step: job["ResourceConfig"]["InstanceType"] for step, job in jobs.items()}
+    assert instance_types == {
+        "data": training.data_instance_type,
+        "sft": training.finetune_instance_type,
+        "reward": training.reward_instance_type,
+        "policy": training.policy_instance_type,
+        "evaluate": training.evaluation_instance_type,
+    }
+    for job in jobs.values():
+        assert job["EnableManagedSpotTraining"] is training.use_spot
+        assert job["StoppingCondition"]["MaxRuntimeInSeconds"] == training.max_runtime_seconds
+        assert ("MaxWaitTimeInSeconds" in job["StoppingCondition"]) is training.use_spot
+        assert job["OutputDataConfig"]["CompressionType"] == "NONE"
+        assert job["AlgorithmSpecification"]["TrainingImage"].startswith(
+            training.image_uri.split("{region}")[0]
+        )
+
+
+def test_jobs_get_the_channels_the_training_scripts_read(default_stack: Synthesized) -> None:
+    jobs = training_jobs(default_stack.state_machine("Retraining"))
+    channels = {
+        step: {c["ChannelName"] for c in job["InputDataConfig"]} - {"code"} for step, job in jobs.items()
+    }
+
+    assert channels == {
+        "data": {"export", "kb"},
+        "sft": {"model", "sft"},
+        "reward": {"model", "preference"},
+        "policy": {"model", "reward_model", "preference"},
+        "evaluate": {"model", "current_model", "reward_model", "sft", "preference"},
+    }
+    for step, job in jobs.items():
+        for channel in channels[step]:
+            assert job["Environment"][f"SM_CHANNEL_{channel.upper()}"] == f"/opt/ml/input/data/{channel}"
+        command = job["AlgorithmSpecification"]["ContainerArguments"][0]
+        assert command.endswith(f"-m {MODULES[step]}")
+        assert importlib.util.find_spec(MODULES[step]) is not None
+
+
+def test_pretraining_is_distributed_with_checkpoints(variant_stack: Synthesized) -> None:
+    training = variant_stack.config.training
+    job = training_jobs(variant_stack.state_machine("Pretraining"))["pretrain"]
+    command = job["AlgorithmSpecification"]["ContainerArguments"][0]
+
+    assert job["ResourceConfig"] == {
+        "InstanceType": training.pretrain_instance_type,
+        "InstanceCount": training.pretrain_instance_count,
+        "VolumeSizeInGB": training.volume_size_gb,
+    }
+    assert job["EnableManagedSpotTraining"] is True
+    assert job["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
+    assert "checkpoints/" in job["CheckpointConfig"]["S3Uri.$"]
+    assert f"torchrun --nnodes={training.pretrain_instance_count}" in command
+    assert command.endswith("-m training_jobs.pretrain.train")
+
+
+def test_only_a_winning_candidate_reaches_the_endpoint(default_stack: Synthesized) -> None:
+    definition = default_stack.state_machine("Retraining")
+    states = definition["States"]
+
+    assert next_states(definition, "PromotionGate") == ["Promote?"]
+    (promote,) = states["Promote?"]["Choices"]
+    assert promote == {"Variable": "$.gate.promote", "BooleanEquals": True, "Next": "CreateModel"}
+    assert states["Promote?"]["Default"] == "KeepCurrentModel"
+    assert next_states(definition, "CreateModel") == ["CreateEndpointConfig"]
+    assert sorted(next_states(definition, "DescribeEndpoint")) == ["CreateEndpoint", "UpdateEndpoint"]
+    variant = states["CreateEndpointConfig"]["Parameters"]["ProductionVariants"][0]
+    assert variant["InstanceType"] == default_stack.config.serving.instance_type
+    assert states["RecordCurrentModel"]["Parameters"]["Key"] == CURRENT_MODEL_KEY
+
+
+def test_the_gate_reads_the_evaluation_of_this_run(default_stack: Synthesized) -> None:
+    gate = default_stack.state_machine("Retraining")["States"]["PromotionGate"]
+    payload = gate["Parameters"]["Payload"]
+
+    assert "-evaluate/output/model/evaluation.json" in payload["evaluation_uri.$"]
+    assert payload["min_improvement"] == default_stack.config.training.min_improvement
+
+
+def test_retraining_is_scheduled_but_disabled_by_default(
+    default_stack: Synthesized, variant_stack: Synthesized
+) -> None:
+    for stack, state in ((default_stack, "DISABLED"), (variant_stack, "ENABLED")):
+        (rule,) = stack.resources("AWS::Events::Rule").values()
+        assert rule["Properties"]["State"] == state
+        assert rule["Properties"]["ScheduleExpression"] == stack.config.training.schedule_expression
+        assert "Retraining" in rule["Properties"]["Targets"][0]["Arn"]["Ref"]
+
+
+def test_state_machines_may_only_start_this_pipelines_jobs(default_stack: Synthesized) -> None:
+    for logical_id, policy in default_stack.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "sagemaker:CreateTrainingJob" in actions:
+                (resource,) = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
+                assert resource["Fn::Join"][1][-1].endswith(":training-job/genai-*"), logical_id
+            if "iam:PassRole" in actions:
+                assert statement["Condition"] == {
+                    "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+                }
+
+
+def test_jobs_install_the_training_extra_but_keep_the_images_torch() -> None:
+    requirements = training_requirements().splitlines()
+
+    assert "trl>=1.0" in requirements and "peft>=0.13" in requirements
+    assert not [line for line in requirements if line.startswith("torch")]
