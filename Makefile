@@ -59,5 +59,11 @@ format: install-dev
 test: lint
 	$(VENV)/bin/pytest
 
+# The CloudFormation template and assets in cdk.out/, with cdk-nag as a synthesis check; pip builds
+# the Lambda layer for arm64 (cached in cdk.out/ until layers/ changes). cfn-lint fails on errors.
+synth: install-dev
+	CDK_OUTDIR=cdk.out $(PY) app.py
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
+
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR)
