@@ -178,6 +178,7 @@ class Api(Construct):
         data.grant_table(data.conversations, query, write=True)
         data.grant_table(data.conversations, feedback, write=False)
         data.grant_table(data.feedback, feedback, write=True)
+        data.grant_table(data.idempotency, feedback, write=True)
         data.grant_publish_escalations(feedback)
         # guardrails: pure functions of the request; no data access at all.
 

@@ -19,7 +19,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from functions.contract import API_HANDLERS, EMBEDDING_DIMENSION, ChatModelKind, EmbedderKind
+from functions.contract import API_HANDLERS, ChatModelKind, EmbedderKind
+from functions.settings import TITAN_DIMENSIONS
 
 DEFAULT_CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
@@ -110,7 +111,7 @@ class SearchConfig(_Section):
         default="m7g.large.search", pattern=r"^[a-z0-9]+\.[a-z0-9]+\.search$"
     )
     index_name: str = Field(default="genai-stack-chunks", pattern=r"^[a-z0-9][a-z0-9_-]{0,254}$")
-    dimension: int = Field(default=EMBEDDING_DIMENSION, ge=1, le=16000)
+    dimension: int = Field(default=512, ge=1, le=16000, description="must be one the embedder gives")
     engine: Literal["faiss", "lucene"] = "faiss"
     space_type: Literal["innerproduct", "cosinesimil", "l2"] = "innerproduct"
     m: int = Field(default=16, ge=2, le=100)
@@ -240,6 +241,14 @@ class StackConfig(_Section):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    @model_validator(mode="after")
+    def _index_fits_the_embedder(self) -> Self:
+        if self.models.embedder is EmbedderKind.BEDROCK and self.search.dimension not in TITAN_DIMENSIONS:
+            raise ValueError(
+                f"search.dimension must be one of {TITAN_DIMENSIONS} with the Bedrock Titan embedder"
+            )
+        return self
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> StackConfig:

@@ -23,6 +23,9 @@ CONVERSATIONS_SORT_KEY = "turn"
 MESSAGE_ID_INDEX = "by_message_id"
 FEEDBACK_PARTITION_KEY = "message_id"
 TTL_ATTRIBUTE = "expires_at"
+#: Powertools idempotency's default layout: feedback submissions take effect once.
+IDEMPOTENCY_PARTITION_KEY = "id"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
 
 KEY_WILDCARDS = ("IAM5[Action::kms:GenerateDataKey*]", "IAM5[Action::kms:ReEncrypt*]")
 S3_READ_WILDCARDS = ("IAM5[Action::s3:GetBucket*]", "IAM5[Action::s3:GetObject*]", "IAM5[Action::s3:List*]")
@@ -55,6 +58,9 @@ class DataStores(Construct):
             partition_key=dynamodb.Attribute(name=FEEDBACK_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
         )
         self.feedback = self._build_table("Feedback", partition_key=FEEDBACK_PARTITION_KEY)
+        self.idempotency = self._build_table(
+            "Idempotency", partition_key=IDEMPOTENCY_PARTITION_KEY, ttl_attribute=IDEMPOTENCY_TTL_ATTRIBUTE
+        )
         self.escalations = sns.Topic(self, "Escalations", master_key=self.key, enforce_ssl=True)
 
     @property
@@ -136,7 +142,12 @@ class DataStores(Construct):
         )
 
     def _build_table(
-        self, name: str, *, partition_key: str, sort_key: dynamodb.Attribute | None = None
+        self,
+        name: str,
+        *,
+        partition_key: str,
+        sort_key: dynamodb.Attribute | None = None,
+        ttl_attribute: str = TTL_ATTRIBUTE,
     ) -> dynamodb.Table:
         return dynamodb.Table(
             self,
@@ -149,7 +160,7 @@ class DataStores(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            time_to_live_attribute=TTL_ATTRIBUTE,
+            time_to_live_attribute=ttl_attribute,
             deletion_protection=self._removal == cdk.RemovalPolicy.RETAIN,
             removal_policy=self._removal,
         )

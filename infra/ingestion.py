@@ -1,4 +1,4 @@
-"""Ingestion: new objects in the documents bucket reach the ingest function through SQS.
+"""Ingestion: changes in the documents bucket reach the ingest function through SQS.
 
 The queue absorbs bursts (a bulk upload becomes batches at a bounded concurrency, so OpenSearch is
 not flooded), the function reports partial batch failures (one bad document is retried alone), and
@@ -72,9 +72,9 @@ class Ingestion(Construct):
                 queue=self.dead_letters, max_receive_count=config.max_receive_count
             ),
         )
-        data.documents.add_event_notification(
-            s3.EventType.OBJECT_CREATED, notifications.SqsDestination(self.queue)
-        )
+        # Created objects are indexed; removed ones have their chunks deleted from the index.
+        for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
+            data.documents.add_event_notification(event, notifications.SqsDestination(self.queue))
         acknowledge(
             cdk.Stack.of(self).node.find_child(NOTIFICATIONS_HANDLER),
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",

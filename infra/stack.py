@@ -60,6 +60,8 @@ class GenAiStack(cdk.Stack):
                 EnvVar.STORE: StoreKind.DYNAMODB.value,
                 EnvVar.CONVERSATIONS_TABLE: data.conversations.table_name,
                 EnvVar.FEEDBACK_TABLE: data.feedback.table_name,
+                EnvVar.IDEMPOTENCY_TABLE: data.idempotency.table_name,
+                EnvVar.EMBEDDING_DIMENSION: str(config.search.dimension),
                 EnvVar.ESCALATION_TOPIC_ARN: data.escalations.topic_arn,
                 EnvVar.DOCUMENTS_BUCKET: data.documents.bucket_name,
                 EnvVar.TRAINING_DATA_BUCKET: data.training_data.bucket_name,

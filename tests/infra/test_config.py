@@ -34,6 +34,7 @@ def test_cdk_json_is_a_valid_configuration() -> None:
         ({"api": {"allowed_origins": ["http://shop.example.com"]}}, "api.allowed_origins"),
         ({"models": {"embedder": "sagemaker"}}, "embedding_endpoint_name is required"),
         ({"training": {"epochs": 3}}, "training.epochs"),
+        ({"search": {"dimension": 384}}, "search.dimension must be one of"),
         ({"training.use_spot": "true", "training.max_wait_seconds": 60}, "max_wait_seconds must be at least"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from typing import Any
 
 from aws_cdk.assertions import Match
@@ -11,8 +12,14 @@ from aws_cdk.assertions import Match
 from functions.contract import API_HANDLERS, EnvVar, handler_path
 from functions.settings import Settings
 from infra.api import route_keys
-from infra.data import CONVERSATIONS_PARTITION_KEY, FEEDBACK_PARTITION_KEY, TTL_ATTRIBUTE
-from infra.lambdas import RUNTIME, VPC_ACCESS_ACTIONS
+from infra.data import (
+    CONVERSATIONS_PARTITION_KEY,
+    FEEDBACK_PARTITION_KEY,
+    IDEMPOTENCY_PARTITION_KEY,
+    IDEMPOTENCY_TTL_ATTRIBUTE,
+    TTL_ATTRIBUTE,
+)
+from infra.lambdas import REPO_ROOT, RUNTIME, VPC_ACCESS_ACTIONS
 from infra.search import index_body
 from tests.infra.conftest import Synthesized
 
@@ -89,6 +96,7 @@ def test_the_environment_satisfies_the_runtime_settings(default_stack: Synthesiz
         assert settings.vector_store.value == "opensearch"
         assert settings.store.value == "dynamodb"
         assert str(settings.data_dir).startswith("/tmp")
+        assert settings.embedding_dimension == default_stack.config.search.dimension
 
 
 def test_routes_come_from_the_routers_and_require_a_jwt(default_stack: Synthesized) -> None:
@@ -140,14 +148,15 @@ def test_tables_are_encrypted_recoverable_and_expire_items(default_stack: Synthe
     tables = default_stack.resources("AWS::DynamoDB::Table")
     keys = {table["Properties"]["KeySchema"][0]["AttributeName"] for table in tables.values()}
 
-    assert keys == {CONVERSATIONS_PARTITION_KEY, FEEDBACK_PARTITION_KEY}
+    assert keys == {CONVERSATIONS_PARTITION_KEY, FEEDBACK_PARTITION_KEY, IDEMPOTENCY_PARTITION_KEY}
     for table in tables.values():
         props = table["Properties"]
         assert props["SSESpecification"]["SSEEnabled"] is True
         assert props["SSESpecification"]["SSEType"] == "KMS"
         assert "KMSMasterKeyId" in props["SSESpecification"]
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-        assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+        assert props["TimeToLiveSpecification"]["Enabled"] is True
+        assert props["TimeToLiveSpecification"]["AttributeName"] in {TTL_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE}
 
 
 def test_buckets_block_public_access_keep_versions_and_require_tls(default_stack: Synthesized) -> None:
@@ -201,7 +210,10 @@ def test_ingestion_reports_partial_failures_and_has_a_dead_letter_queue(default_
         "Custom::S3BucketNotifications",
         {
             "NotificationConfiguration": {
-                "QueueConfigurations": [Match.object_like({"Events": ["s3:ObjectCreated:*"]})]
+                "QueueConfigurations": [
+                    Match.object_like({"Events": ["s3:ObjectCreated:*"]}),
+                    Match.object_like({"Events": ["s3:ObjectRemoved:*"]}),
+                ]
             }
         },
     )
@@ -291,3 +303,13 @@ def test_the_vpc_variant_places_domain_and_functions_in_private_subnets(variant_
             a for st in policy["Properties"]["PolicyDocument"]["Statement"] for a in as_list(st["Action"])
         }
         assert set(VPC_ACCESS_ACTIONS) <= actions, role
+
+
+def test_deploy_doc_lists_every_acknowledged_rule(any_stack: Synthesized) -> None:
+    doc = (REPO_ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    (report,) = any_stack.validation_report["pluginReports"]
+
+    missing = {finding["ruleName"].split("[")[0] for finding in report["suppressedViolations"]} - {
+        rule for rule in re.findall(r"AwsSolutions-[A-Z]+\d+", doc)
+    }
+    assert missing == set()
