@@ -51,6 +51,8 @@ class GenAiStack(cdk.Stack):
             functions=functions,
             removal_policy=data.removal_policy,
         )
+        # The runtime's settings, for every function built from here on (the index creator above
+        # reads none); names and values are those `functions.settings.Settings` validates.
         functions.environment.update(
             {
                 EnvVar.DATA_DIR: LAMBDA_DATA_DIR,
