@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from training_jobs.common.args import INPUT_ERROR_STATUS, configure_logging
+from training_jobs.common.args import INPUT_ERROR_STATUS, configure_logging, parse_job_args
 from training_jobs.common.jobs import DATA_INSTANCE_TYPE, JOBS, TINY_INSTANCE_TYPE, Job
 from training_jobs.common.sagemaker import SM_CHECKPOINT_DIR, InputError
 
@@ -40,8 +40,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-#: The packages a job imports, copied into the code channel.
-CODE_PACKAGES = ("training_jobs", "functions")
+#: What a job imports, copied into the code channel: the training package and the few
+#: dependency-free modules of `functions` it shares with the runtime (contract, PII redactor).
+CODE_PACKAGE = "training_jobs"
+CODE_FILES = (
+    "functions/__init__.py",
+    "functions/contract.py",
+    "functions/guardrails/__init__.py",
+    "functions/guardrails/base.py",
+    "functions/guardrails/pii.py",
+)
 #: Where SageMaker mounts the code channel; on PYTHONPATH so the entry scripts import the packages.
 SM_CODE_DIR = "/opt/ml/input/data/code"
 
@@ -131,7 +139,7 @@ def hyperparameters(job: Job, job_args: list[str], tiny: bool) -> dict[str, str]
     import importlib
 
     module = importlib.import_module(job.module)
-    module.make_parser(None).parse_args_into_dataclasses(args=job_args, look_for_args_file=False)
+    parse_job_args(module.make_parser(None), job_args)
     values: dict[str, str] = {"tiny": "true"} if tiny else {}
     index = 0
     while index < len(job_args):
@@ -151,10 +159,14 @@ def hyperparameters(job: Job, job_args: list[str], tiny: bool) -> dict[str, str]
 
 def stage_code(directory: Path) -> Path:
     """A copy of the packages a job imports, with the training requirements; returns its folder."""
-    for package in CODE_PACKAGES:
-        shutil.copytree(
-            REPO_ROOT / package, directory / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
+    shutil.copytree(
+        REPO_ROOT / CODE_PACKAGE,
+        directory / CODE_PACKAGE,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    for name in CODE_FILES:
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, directory / name)
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     requirements = [
         requirement

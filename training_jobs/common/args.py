@@ -80,10 +80,20 @@ def apply_preset(preset: Mapping[str, Any], *args: object) -> None:
                 setattr(owner, name, value)
 
 
+def parse_job_args(parser: HfArgumentParser, argv: list[str]) -> tuple[Any, ...]:
+    """The job's dataclasses; an unknown flag ends with argparse's usage message and status 2."""
+    *parsed, unknown = parser.parse_args_into_dataclasses(
+        args=argv, return_remaining_strings=True, look_for_args_file=False
+    )
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return tuple(parsed)
+
+
 def configure_logging() -> None:
     """INFO on the main process, WARNING on the other ranks of a torchrun job."""
     level = logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def run_job(
@@ -93,10 +103,9 @@ def run_job(
     prog: str | None = None,
 ) -> int:
     """Parse the flags (SageMaker hyperparameters first), run `main`, map bad input to status 2."""
-    parser = make_parser(prog)
     given = sys.argv[1:] if argv is None else argv
     hyperparameters = SageMakerEnvironment.from_environ().hyperparameter_argv()
-    parsed = parser.parse_args_into_dataclasses(args=[*hyperparameters, *given], look_for_args_file=False)
+    parsed = parse_job_args(make_parser(prog), [*hyperparameters, *given])
     configure_logging()
     try:
         main(*parsed)

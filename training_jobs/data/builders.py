@@ -166,16 +166,15 @@ def preference_rows(records: Sequence[InteractionRecord], groups: Sequence[str])
 def split_by_group(
     items: Sequence[tuple[T, str]], eval_fraction: float, seed: int
 ) -> tuple[list[T], list[T]]:
-    """Deterministic train/eval split by a hash of each item's group; both sides non-empty when
-    there are at least two groups and `eval_fraction` > 0."""
+    """Deterministic train/eval split by a hash of each item's group. Train is never empty, and
+    eval is not either when there are two groups or more and `eval_fraction` > 0."""
     keys = sorted({group for _, group in items})
     score = {key: int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:12], 16) / 16**12 for key in keys}
     eval_keys = {key for key in keys if score[key] < eval_fraction}
-    if eval_fraction > 0 and len(keys) > 1:
-        if not eval_keys:
-            eval_keys = {min(keys, key=score.__getitem__)}
-        if len(eval_keys) == len(keys):
-            eval_keys.remove(max(keys, key=score.__getitem__))
+    if eval_fraction > 0 and len(keys) > 1 and not eval_keys:
+        eval_keys = {min(keys, key=score.__getitem__)}
+    if keys and len(eval_keys) == len(keys):  # training needs something
+        eval_keys.remove(max(keys, key=score.__getitem__))
     train = [item for item, group in items if group not in eval_keys]
     held_out = [item for item, group in items if group in eval_keys]
     return train, held_out

@@ -20,7 +20,8 @@ def token_blocks(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], seq_l
     (the incomplete tail is dropped)."""
     separator = tokenizer.get_vocab().get(END_OF_TEXT, tokenizer.eos_token_id)
     stream: list[int] = []
-    for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
+    for ids in encoded:
         stream += [*ids, separator]
     count = len(stream) // seq_length
     return torch.tensor(stream[: count * seq_length], dtype=torch.long).view(count, seq_length)
