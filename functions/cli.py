@@ -46,7 +46,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
         raise CliError(f"invalid configuration: {problems}") from error
 
 
@@ -76,18 +78,11 @@ def _print_json(payload: Any) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from functions.ingest.chunking import Chunker
-    from functions.ingest.pipeline import Ingestor
     from functions.services import Services
 
     settings = _settings(args)
     services = Services(settings)
-    ingestor = Ingestor(
-        services.vector_store,
-        services.embedder,
-        Chunker(settings.chunk_size, settings.chunk_overlap),
-        pii_allow=settings.pii_allowlist,
-    )
+    ingestor = services.ingestor
     report = ingestor.ingest_paths(args.paths, prune=args.prune, show_progress=not args.quiet)
     summary = report.to_dict()
     if args.json:
@@ -112,7 +107,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     services = _services_with_index(args)
     services.embedder.embed_query("warm-up")  # load the model before the first request
     app = create_app(all_routers(), services, flush_metrics_per_request=not args.quiet_metrics)
-    print(f"genai-stack serving {services.settings.data_dir} on http://{args.host}:{args.port} (docs at /docs)")
+    print(
+        f"genai-stack serving {services.settings.data_dir} on http://{args.host}:{args.port} (docs at /docs)"
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 
@@ -189,15 +186,14 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help="where the index and the SQLite database live "
-        f"(default: $GENAI_STACK_DATA_DIR or .genai-stack; now {os.environ.get('GENAI_STACK_DATA_DIR', '.genai-stack')})",
+        help="where the index and SQLite database live (default: $GENAI_STACK_DATA_DIR or .genai-stack)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genai-stack",
-        description="A grounded customer-support assistant: ingest documents, serve the API, ask, evaluate, train.",
+        description="A grounded customer-support assistant: ingest, serve, ask, evaluate, export, train.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -209,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to ingest")
     _data_dir_option(ingest)
-    ingest.add_argument("--prune", action="store_true", help="remove indexed files that no longer exist in PATH")
+    ingest.add_argument(
+        "--prune", action="store_true", help="remove indexed files that no longer exist in PATH"
+    )
     ingest.add_argument(
         "--pii-allow",
         action="append",
@@ -232,13 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet-metrics", action="store_true", help="do not print EMF metric lines")
     serve.set_defaults(func=cmd_serve)
 
-    ask = commands.add_parser("ask", help="answer one question in the terminal", description="Answer one question.")
+    ask = commands.add_parser(
+        "ask", help="answer one question in the terminal", description="Answer one question."
+    )
     ask.add_argument("question", help="the question, in quotes")
     _data_dir_option(ask)
     ask.add_argument("--json", action="store_true", help="print the full API response as JSON")
     ask.set_defaults(func=cmd_ask)
 
-    stats = commands.add_parser("stats", help="index size and feedback counts", description="Show statistics.")
+    stats = commands.add_parser(
+        "stats", help="index size and feedback counts", description="Show statistics."
+    )
     _data_dir_option(stats)
     stats.add_argument("--json", action="store_true", help="print as JSON")
     stats.set_defaults(func=cmd_stats)
@@ -250,7 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(evaluation)
     evaluation.add_argument(
-        "--questions", type=Path, default=DEFAULT_QUESTIONS, help=f"labelled questions (default {DEFAULT_QUESTIONS})"
+        "--questions",
+        type=Path,
+        default=DEFAULT_QUESTIONS,
+        help=f"labelled questions (default {DEFAULT_QUESTIONS})",
     )
     evaluation.set_defaults(func=cmd_eval)
 

@@ -35,6 +35,8 @@ class EnvVar(StrEnum):
     DOCUMENTS_BUCKET = "GENAI_STACK_DOCUMENTS_BUCKET"
     TRAINING_DATA_BUCKET = "GENAI_STACK_TRAINING_DATA_BUCKET"
     RETENTION_DAYS = "GENAI_STACK_RETENTION_DAYS"
+    IDEMPOTENCY_TABLE = "GENAI_STACK_IDEMPOTENCY_TABLE"
+    EMBEDDING_DIMENSION = "GENAI_STACK_EMBEDDING_DIMENSION"
 
 
 class VectorStoreKind(StrEnum):
@@ -58,6 +60,21 @@ class ChatModelKind(StrEnum):
 class StoreKind(StrEnum):
     SQLITE = "sqlite"
     DYNAMODB = "dynamodb"
+
+
+# --- DynamoDB tables -------------------------------------------------------------------------
+
+
+class DynamoDBLayout(StrEnum):
+    """Key schema of the conversation and feedback tables (infra creates them, the runtime uses them)."""
+
+    CONVERSATION_KEY = "conversation_id"  # conversations: partition key
+    TURN_KEY = "turn"  # conversations: sort key (number)
+    MESSAGE_KEY = "message_id"  # feedback: partition key; conversations: key of the index below
+    MESSAGE_ID_INDEX = "by_message_id"
+    TTL_ATTRIBUTE = "expires_at"  # epoch seconds
+    IDEMPOTENCY_KEY = "id"  # Powertools idempotency table: partition key
+    IDEMPOTENCY_TTL = "expiration"
 
 
 # --- Lambda functions -------------------------------------------------------------------------
@@ -94,11 +111,13 @@ class MetricName(StrEnum):
     ESCALATIONS = "Escalations"
     FEEDBACK_POSITIVE = "FeedbackPositive"
     FEEDBACK_NEGATIVE = "FeedbackNegative"
+    DEPENDENCY_FAILURES = "DependencyFailures"  # a backing service failed or timed out (HTTP 503)
+    CONFLICTS = "Conflicts"  # a write lost a race (HTTP 409)
 
 
 # --- The k-NN index ---------------------------------------------------------------------------
 
-EMBEDDING_DIMENSION = 384  # all-MiniLM-L6-v2; Titan Text Embeddings v2 is configured to 384 too
+EMBEDDING_DIMENSION = 384  # all-MiniLM-L6-v2; Titan Text Embeddings v2 offers 256, 512 or 1024
 
 
 def knn_index_body(
@@ -135,8 +154,8 @@ def knn_index_body(
                 "chunk_id": {"type": "keyword"},
                 "source": {"type": "keyword"},
                 "source_hash": {"type": "keyword"},
-                "title": {"type": "text", "analyzer": "english"},
-                "section": {"type": "text", "analyzer": "english"},
+                "title": {"type": "text", "analyzer": "english", "fields": {"raw": {"type": "keyword"}}},
+                "section": {"type": "text", "analyzer": "english", "fields": {"raw": {"type": "keyword"}}},
                 "text": {"type": "text", "analyzer": "english"},
                 "chunk_index": {"type": "integer"},
                 "user_id": {"type": "keyword"},

@@ -119,7 +119,11 @@ def evaluate(pipeline: AnswerPipeline, questions: Sequence[LabelledQuestion]) ->
         rank = None
         if question.doc is not None:
             rank = next(
-                (n for n, hit in enumerate(ranked, start=1) if source_matches(hit.chunk.source, question.doc)),
+                (
+                    n
+                    for n, hit in enumerate(ranked, start=1)
+                    if source_matches(hit.chunk.source, question.doc)
+                ),
                 None,
             )
         answer_ok = not answer.fallback and all(

@@ -2,12 +2,12 @@
 
 Every property imports its adapter inside itself, so a Lambda function only pays for what its
 routes touch (the feedback function never loads an embedder) and the AWS path never imports the
-local model stack.
+local model stack (torch, numpy, bm25s).
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 from functions.contract import ChatModelKind, EmbedderKind, StoreKind, VectorStoreKind
@@ -20,14 +20,11 @@ if TYPE_CHECKING:
     from functions.feedback.service import FeedbackService
     from functions.feedback.sqlite_store import SQLiteStore
     from functions.guardrails.policy import GuardrailPolicy
+    from functions.ingest.pipeline import Ingestor
     from functions.rag.embedders import Embedder
     from functions.rag.pipeline import AnswerPipeline
     from functions.rag.retriever import Retriever
     from functions.rag.vectorstore import VectorStore
-
-
-class AdapterNotAvailableError(RuntimeError):
-    """The settings name an adapter this build does not include yet."""
 
 
 class Services:
@@ -36,19 +33,42 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
-        if self.settings.embedder is EmbedderKind.LOCAL:
-            from functions.rag.embedders import MiniLMEmbedder
+        settings = self.settings
+        if settings.embedder is EmbedderKind.BEDROCK:
+            from functions.rag.aws_embedders import BedrockEmbedder
 
-            return MiniLMEmbedder()
-        raise AdapterNotAvailableError(f"embedder {self.settings.embedder.value!r} is not available")
+            return BedrockEmbedder(settings.embedding_model_id, settings.embedding_dimension)
+        if settings.embedder is EmbedderKind.SAGEMAKER:
+            from functions.rag.aws_embedders import SageMakerEmbedder
+
+            assert settings.embedding_endpoint_name is not None  # enforced by Settings
+            return SageMakerEmbedder(settings.embedding_endpoint_name, settings.embedding_dimension)
+        from functions.rag.minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder()
 
     @cached_property
     def vector_store(self) -> VectorStore:
-        if self.settings.vector_store is VectorStoreKind.EMBEDDED:
-            from functions.rag.embedded_store import EmbeddedVectorStore
+        settings = self.settings
+        if settings.vector_store is VectorStoreKind.OPENSEARCH:
+            from functions.rag.opensearch_store import OpenSearchVectorStore
 
-            return EmbeddedVectorStore(self.settings.index_dir, self.embedder.dimension)
-        raise AdapterNotAvailableError(f"vector store {self.settings.vector_store.value!r} is not available")
+            assert settings.opensearch_endpoint is not None  # enforced by Settings
+            return OpenSearchVectorStore.for_endpoint(
+                settings.opensearch_endpoint, settings.opensearch_index, settings.embedding_dimension
+            )
+        from functions.rag.embedded_store import EmbeddedVectorStore
+
+        return EmbeddedVectorStore(settings.index_dir, settings.embedding_dimension)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        from functions.ingest.chunking import Chunker
+        from functions.ingest.pipeline import Ingestor
+
+        settings = self.settings
+        chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+        return Ingestor(self.vector_store, self.embedder, chunker, pii_allow=settings.pii_allowlist)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -64,19 +84,31 @@ class Services:
 
     @cached_property
     def chat_model(self) -> BaseChatModel:
-        kind = self.settings.chat_model
-        if kind is ChatModelKind.EXTRACTIVE:
-            from functions.rag.extractive import ExtractiveChatModel
+        settings = self.settings
+        kind = settings.chat_model
+        if kind is ChatModelKind.BEDROCK:
+            from functions.rag.aws_chat_models import BedrockConverseChatModel
 
-            return ExtractiveChatModel(max_sentences=self.settings.max_answer_sentences)
+            return BedrockConverseChatModel(
+                model_id=settings.chat_model_id, max_tokens=settings.max_new_tokens
+            )
+        if kind is ChatModelKind.SAGEMAKER:
+            from functions.rag.aws_chat_models import SageMakerChatModel
+
+            assert settings.chat_endpoint_name is not None  # enforced by Settings
+            return SageMakerChatModel(
+                endpoint_name=settings.chat_endpoint_name, max_tokens=settings.max_new_tokens
+            )
         if kind is ChatModelKind.LOCAL_CHECKPOINT:
             from functions.rag.local_checkpoint import LocalCheckpointChatModel
 
-            assert self.settings.checkpoint_dir is not None  # enforced by Settings
+            assert settings.checkpoint_dir is not None  # enforced by Settings
             return LocalCheckpointChatModel(
-                checkpoint_dir=self.settings.checkpoint_dir, max_new_tokens=self.settings.max_new_tokens
+                checkpoint_dir=settings.checkpoint_dir, max_new_tokens=settings.max_new_tokens
             )
-        raise AdapterNotAvailableError(f"chat model {kind.value!r} is not available")
+        from functions.rag.extractive import ExtractiveChatModel
+
+        return ExtractiveChatModel(max_sentences=settings.max_answer_sentences)
 
     @cached_property
     def guardrails(self) -> GuardrailPolicy:
@@ -93,27 +125,40 @@ class Services:
 
     @cached_property
     def sqlite(self) -> SQLiteStore:
+        """The embedded store of conversations, feedback and escalations (one SQLite file)."""
         from functions.feedback.sqlite_store import SQLiteStore
 
         return SQLiteStore(self.settings.database_path)
 
     @cached_property
     def conversations(self) -> ConversationStore:
-        if self.settings.store is StoreKind.SQLITE:
-            return self.sqlite
-        raise AdapterNotAvailableError(f"store {self.settings.store.value!r} is not available")
+        settings = self.settings
+        if settings.store is StoreKind.DYNAMODB:
+            from functions.feedback.dynamodb_store import DynamoDBConversationStore
+
+            assert settings.conversations_table is not None  # enforced by Settings
+            return DynamoDBConversationStore(settings.conversations_table, settings.retention_days)
+        return self.sqlite
 
     @cached_property
     def feedback_store(self) -> FeedbackStore:
-        if self.settings.store is StoreKind.SQLITE:
-            return self.sqlite
-        raise AdapterNotAvailableError(f"store {self.settings.store.value!r} is not available")
+        settings = self.settings
+        if settings.store is StoreKind.DYNAMODB:
+            from functions.feedback.dynamodb_store import DynamoDBFeedbackStore
+
+            assert settings.feedback_table is not None  # enforced by Settings
+            return DynamoDBFeedbackStore(settings.feedback_table, settings.retention_days)
+        return self.sqlite
 
     @cached_property
     def escalation(self) -> Escalation:
-        if self.settings.store is StoreKind.SQLITE:
-            return self.sqlite
-        raise AdapterNotAvailableError(f"store {self.settings.store.value!r} is not available")
+        settings = self.settings
+        if settings.store is StoreKind.DYNAMODB:
+            from functions.feedback.dynamodb_store import SnsEscalation
+
+            assert settings.escalation_topic_arn is not None  # enforced by Settings
+            return SnsEscalation(settings.escalation_topic_arn)
+        return self.sqlite
 
     @cached_property
     def pipeline(self) -> AnswerPipeline:
@@ -132,4 +177,24 @@ class Services:
     def feedback(self) -> FeedbackService:
         from functions.feedback.service import FeedbackService
 
-        return FeedbackService(self.conversations, self.feedback_store, self.escalation)
+        once = None
+        if self.settings.idempotency_table:
+            from aws_lambda_powertools.utilities.idempotency import (
+                DynamoDBPersistenceLayer,
+                IdempotencyConfig,
+                idempotent_function,
+            )
+            from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import (
+                DataclassSerializer,
+            )
+
+            from functions.feedback.service import FeedbackReceipt
+
+            once = partial(
+                idempotent_function,
+                data_keyword_argument="submission",
+                persistence_store=DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table),
+                config=IdempotencyConfig(expires_after_seconds=3600),
+                output_serializer=DataclassSerializer(FeedbackReceipt),
+            )
+        return FeedbackService(self.conversations, self.feedback_store, self.escalation, once=once)

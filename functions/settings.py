@@ -15,12 +15,15 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from functions.contract import (
+    EMBEDDING_DIMENSION,
     ENV_PREFIX,
     ChatModelKind,
     EmbedderKind,
     StoreKind,
     VectorStoreKind,
 )
+
+TITAN_DIMENSIONS = (256, 512, 1024)
 
 
 class Settings(BaseSettings):
@@ -49,6 +52,8 @@ class Settings(BaseSettings):
     documents_bucket: str | None = None
     training_data_bucket: str | None = None
     retention_days: int = Field(default=365, ge=1, le=3650)
+    idempotency_table: str | None = None
+    embedding_dimension: int = Field(default=EMBEDDING_DIMENSION, ge=1, le=16000)
 
     # Request limits
     max_question_chars: int = Field(default=4000, ge=1)
@@ -89,11 +94,20 @@ class Settings(BaseSettings):
             "checkpoint_dir": self.chat_model is ChatModelKind.LOCAL_CHECKPOINT,
             "conversations_table": self.store is StoreKind.DYNAMODB,
             "feedback_table": self.store is StoreKind.DYNAMODB,
+            "escalation_topic_arn": self.store is StoreKind.DYNAMODB,
         }
         missing = [name for name, needed in required.items() if needed and not getattr(self, name)]
         if missing:
             names = ", ".join(f"{ENV_PREFIX}{name.upper()}" for name in missing)
             raise ValueError(f"the configured adapters need {names}")
+        if self.embedder is EmbedderKind.LOCAL and self.embedding_dimension != EMBEDDING_DIMENSION:
+            raise ValueError(f"the local embedder gives {EMBEDDING_DIMENSION}-dimensional vectors")
+        if self.embedder is EmbedderKind.BEDROCK and self.embedding_dimension not in TITAN_DIMENSIONS:
+            raise ValueError(
+                f"Titan Text Embeddings v2 gives {TITAN_DIMENSIONS} dimensions, "
+                f"not {self.embedding_dimension}"
+                " (GENAI_STACK_EMBEDDING_DIMENSION)"
+            )
         return self
 
     @property

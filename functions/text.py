@@ -13,16 +13,19 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 # Function words and the words every support question carries; they say nothing about which
 # passage answers it.
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are aren't as at be because been before
-    being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
-    don't down during each few for from further had hadn't has hasn't have haven't having he her
-    here hers herself him himself his how i i'd i'll i'm i've if in into is isn't it it's its itself
-    just let's me more most my myself no nor not now of off on once only or other ought our ours
-    ourselves out over own same she should shouldn't so some such than that that's the their theirs
-    them themselves then there there's these they this those through to too under until up very was
-    wasn't we were weren't what what's when where which while who whom why will with won't would
-    wouldn't you you'd you'll you're you've your yours yourself yourselves hi hello please thanks
-    thank get got want need know tell like also much many one go goes going s t""".split()
+    """
+    a about above after again against all am an and any are aren't as at be because been before
+    being below between both but by can can't cannot could couldn't did didn't do does doesn't
+    doing don't down during each few for from further had hadn't has hasn't have haven't having
+    he her here hers herself him himself his how i i'd i'll i'm i've if in into is isn't it it's
+    its itself just let's me more most my myself no nor not now of off on once only or other
+    ought our ours ourselves out over own same she should shouldn't so some such than that
+    that's the their theirs them themselves then there there's these they this those through to
+    too under until up very was wasn't we were weren't what what's when where which while who
+    whom why will with won't would wouldn't you you'd you'll you're you've your yours yourself
+    yourselves hi hello please thanks thank get got want need know tell like also much many one
+    go goes going s t
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
 
@@ -58,7 +61,9 @@ def split_sentences(text: str) -> list[str]:
             if set(line) <= set("|-: "):
                 header = previous_cells
             elif header is not None and len(cells) == len(header):
-                pieces.append("; ".join(f"{name}: {value}" for name, value in zip(header, cells, strict=True)))
+                pieces.append(
+                    "; ".join(f"{name}: {value}" for name, value in zip(header, cells, strict=True))
+                )
             previous_cells = cells
             continue
         header = previous_cells = None

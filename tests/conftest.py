@@ -11,8 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from functions.api.app import all_routers, create_app
-from functions.ingest.chunking import Chunker
-from functions.ingest.pipeline import Ingestor
 from functions.services import Services
 from functions.settings import Settings
 from tests.fakes import HashingEmbedder
@@ -29,7 +27,11 @@ SUPPORT_DOMAIN = "@northwind.example"
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for the hashing embedder, whose cosine scores run lower than MiniLM's."""
-    values: dict[str, object] = {"data_dir": data_dir, "min_relevance": 0.2, "pii_allowlist": (SUPPORT_DOMAIN,)}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "min_relevance": 0.2,
+        "pii_allowlist": (SUPPORT_DOMAIN,),
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -40,21 +42,11 @@ def make_services(settings: Settings) -> Services:
     return services
 
 
-def ingestor_for(services: Services) -> Ingestor:
-    settings = services.settings
-    return Ingestor(
-        services.vector_store,
-        services.embedder,
-        Chunker(settings.chunk_size, settings.chunk_overlap),
-        pii_allow=settings.pii_allowlist,
-    )
-
-
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     """Services over the mini knowledge base, indexed in a fresh data directory."""
     services = make_services(make_settings(tmp_path / "data"))
-    ingestor_for(services).ingest_paths([MINI_KB])
+    services.ingestor.ingest_paths([MINI_KB])
     yield services
     if "sqlite" in services.__dict__:
         services.sqlite.close()

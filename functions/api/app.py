@@ -37,7 +37,9 @@ def create_app(
     if flush_metrics_per_request:
 
         @app.middleware("http")
-        async def _flush_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        async def _flush_metrics(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
             try:
                 return await call_next(request)
             finally:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from aws_lambda_powertools.metrics import MetricUnit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from functions.contract import MetricName
 from functions.errors import (
     ConflictError,
     DependencyUnavailableError,
@@ -17,7 +19,7 @@ from functions.errors import (
     KnowledgeBaseEmptyError,
     NotFoundError,
 )
-from functions.observability import logger
+from functions.observability import logger, metrics
 
 STATUS_BY_ERROR: dict[type[GenAiStackError], tuple[int, str]] = {
     InvalidRequestError: (422, "invalid_request"),
@@ -62,7 +64,13 @@ def install_error_handlers(app: FastAPI) -> None:
             (500, "internal_error"),
         )
         log = logger.warning if status < 500 else logger.error
-        log("request failed", extra={"code": code, "status": status, "path": request.url.path})
+        log(
+            "request failed",
+            extra={"code": code, "status": status, "path": request.url.path, "error": error.message},
+        )
+        counted = {503: MetricName.DEPENDENCY_FAILURES, 409: MetricName.CONFLICTS}.get(status)
+        if counted is not None and code != "knowledge_base_empty":
+            metrics.add_metric(name=counted, unit=MetricUnit.Count, value=1)
         return error_response(status, code, error.message)
 
     @app.exception_handler(Exception)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,6 +17,15 @@ from functions.observability import logger, metrics
 
 
 @dataclass(frozen=True)
+class FeedbackSubmission:
+    message_id: str
+    rating: Rating
+    reason: str | None = None
+    comment: str | None = None
+    escalate: bool = False
+
+
+@dataclass(frozen=True)
 class FeedbackReceipt:
     message_id: str
     rating: Rating
@@ -23,46 +33,71 @@ class FeedbackReceipt:
     ticket_id: str | None
 
 
+SubmitFunction = Callable[..., FeedbackReceipt]
+
+
 class FeedbackService:
-    def __init__(self, conversations: ConversationStore, feedback: FeedbackStore, escalation: Escalation) -> None:
+    """Validates and stores feedback. `once` wraps the submission so that a retried request has
+    no second effect (in AWS: Powertools idempotency on a DynamoDB table); the same submission
+    within the idempotency window returns the first receipt, without a second ticket."""
+
+    def __init__(
+        self,
+        conversations: ConversationStore,
+        feedback: FeedbackStore,
+        escalation: Escalation,
+        once: Callable[[SubmitFunction], SubmitFunction] | None = None,
+    ) -> None:
         self._conversations = conversations
         self._feedback = feedback
         self._escalation = escalation
+        self._submit_once = once(self._record) if once else self._record
 
-    def submit(
-        self,
-        message_id: str,
-        rating: Rating,
-        reason: str | None = None,
-        comment: str | None = None,
-        escalate: bool = False,
-    ) -> FeedbackReceipt:
+    def submit(self, submission: FeedbackSubmission) -> FeedbackReceipt:
+        return self._submit_once(submission=submission)
+
+    def _record(self, submission: FeedbackSubmission) -> FeedbackReceipt:
         """Store the verdict (replacing an earlier one for the same message); open a ticket if asked.
 
         The feedback is saved before the ticket is opened, so a failing escalation channel never
-        loses the rating; the caller gets the error and can retry, which is idempotent for the rating.
+        loses the rating; the caller gets the error and can retry.
         """
-        message = self._conversations.get_message(message_id)
+        message = self._conversations.get_message(submission.message_id)
         if message is None:
-            raise NotFoundError(f"no answer with message_id {message_id!r}: use the id returned by /v1/query")
-        comment = redact_pii(comment) if comment else comment  # free text: keep identifiers out of storage
-        self._feedback.save_feedback(FeedbackRecord(message_id, rating, reason, comment, escalate))
-        metric = MetricName.FEEDBACK_POSITIVE if rating is Rating.UP else MetricName.FEEDBACK_NEGATIVE
+            raise NotFoundError(
+                f"no answer with message_id {submission.message_id!r}: use the id returned by /v1/query"
+            )
+        comment = redact_pii(submission.comment) if submission.comment else None  # free text
+        self._feedback.save_feedback(
+            FeedbackRecord(
+                submission.message_id, submission.rating, submission.reason, comment, submission.escalate
+            )
+        )
+        metric = (
+            MetricName.FEEDBACK_POSITIVE if submission.rating is Rating.UP else MetricName.FEEDBACK_NEGATIVE
+        )
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
         ticket_id = None
-        if escalate:
+        if submission.escalate:
             ticket_id = uuid.uuid4().hex
             self._escalation.escalate(
                 EscalationTicket(
                     ticket_id=ticket_id,
-                    message_id=message_id,
+                    message_id=submission.message_id,
                     conversation_id=message.conversation_id,
                     user_id=message.user_id,
-                    reason=reason,
+                    reason=submission.reason,
                     comment=comment,
                 )
             )
             metrics.add_metric(name=MetricName.ESCALATIONS, unit=MetricUnit.Count, value=1)
-        logger.info("feedback recorded", extra={"message_id": message_id, "rating": rating.value, "escalated": escalate})
-        return FeedbackReceipt(message_id, rating, escalate, ticket_id)
+        logger.info(
+            "feedback recorded",
+            extra={
+                "message_id": submission.message_id,
+                "rating": submission.rating.value,
+                "escalated": submission.escalate,
+            },
+        )
+        return FeedbackReceipt(submission.message_id, submission.rating, submission.escalate, ticket_id)

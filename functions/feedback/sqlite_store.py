@@ -104,8 +104,8 @@ class SQLiteStore:
         )
         return None if row is None else _message(row)
 
-    def mark_rephrased(self, message_id: str) -> None:
-        self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message_id,))
+    def mark_rephrased(self, message: MessageRecord) -> None:
+        self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message.message_id,))
 
     def iter_messages(self) -> Iterator[MessageRecord]:
         with self._lock:

@@ -23,12 +23,9 @@ def _luhn_valid(candidate: str) -> bool:
     if not 13 <= len(digits) <= 19:
         return False
     total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    for i, digit in enumerate(reversed(digits)):
+        doubled = digit * 2 if i % 2 == 1 else digit
+        total += doubled - 9 if doubled > 9 else doubled
     return total % 10 == 0
 
 
@@ -84,7 +81,10 @@ PATTERNS: tuple[PiiPattern, ...] = (
     ),
     PiiPattern(
         "STREET_ADDRESS",
-        re.compile(rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,4}}{_STREET_SUFFIX}(?:,?\s+(?:Apt|Suite|Unit)\.?\s*\w+)?", re.UNICODE),
+        re.compile(
+            rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]+\s+){{1,4}}{_STREET_SUFFIX}(?:,?\s+(?:Apt|Suite|Unit)\.?\s*\w+)?",
+            re.UNICODE,
+        ),
         score=0.7,
     ),
 )

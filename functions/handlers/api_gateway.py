@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,7 +27,7 @@ def lambda_handler_for(router: APIRouter) -> LambdaHandler:
     @tracer.capture_lambda_handler
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        response: dict[str, Any] = asgi(event, context)
+        response: dict[str, Any] = asgi(event, cast(Any, context))  # Mangum types its own context
         return response
 
     return handler

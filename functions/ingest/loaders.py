@@ -31,7 +31,9 @@ def load_document(path: Path, raw: bytes | None = None) -> LoadedDocument:
     """Parse one file (or its bytes, when they come from S3) by its suffix."""
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
-        raise IngestError(f"{path}: unsupported file type {path.suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+        raise IngestError(
+            f"{path}: unsupported file type {path.suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
     data = raw if raw is not None else path.read_bytes()
     try:
         text = data.decode("utf-8-sig")

@@ -92,7 +92,9 @@ class Ingestor:
         self.pii_allow = tuple(pii_allow)
         self.batch_size = batch_size
 
-    def ingest_paths(self, paths: Sequence[Path], *, prune: bool = False, show_progress: bool = False) -> IngestReport:
+    def ingest_paths(
+        self, paths: Sequence[Path], *, prune: bool = False, show_progress: bool = False
+    ) -> IngestReport:
         started = time.perf_counter()
         files, prefixes = discover(paths)
         report = IngestReport()
@@ -125,7 +127,7 @@ class Ingestor:
         """Ingest one document given as bytes (an S3 object); `name` gives its file type."""
         report = IngestReport()
         try:
-            self._ingest_one(source, Path(name), raw, self.store.source_hashes(), report, metadata)
+            self._ingest_one(source, Path(name), raw, self.store.source_hashes(), report, metadata=metadata)
             self.store.flush()
         except BaseException:
             self.store.discard()
@@ -139,6 +141,7 @@ class Ingestor:
         raw: bytes,
         known: Mapping[str, str],
         report: IngestReport,
+        *,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         digest = hashlib.sha256(raw).hexdigest()
@@ -150,7 +153,9 @@ class Ingestor:
         except IngestError as error:
             report.failed[source] = error.message
             return
-        chunks, duplicates = self._chunk(source, digest, document.title, clean_text(document.text, self.pii_allow))
+        chunks, duplicates = self._chunk(
+            source, digest, document.title, clean_text(document.text, self.pii_allow)
+        )
         extra = {"kind": document.kind, **(metadata or {})}
         chunks = [_with_metadata(chunk, extra) for chunk in chunks]
         vectors = self.embedder.embed_documents([embedding_text(chunk) for chunk in chunks])

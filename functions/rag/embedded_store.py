@@ -303,12 +303,11 @@ class EmbeddedVectorStore:
             candidates, values = candidates[best], values[best]
         return {int(row): float(value) for row, value in zip(candidates, values, strict=True)}
 
-    def _lexical(
-        self, snapshot: _Snapshot, text: str, rows: np.ndarray | None, n: int
-    ) -> dict[int, float]:
+    def _lexical(self, snapshot: _Snapshot, text: str, rows: np.ndarray | None, n: int) -> dict[int, float]:
         tokens = tokenize([text], self._stemmer)[0]
-        vocabulary = snapshot.bm25.vocab_dict if snapshot.bm25 is not None else {}
-        known = [token for token in tokens if token in vocabulary]
+        if snapshot.bm25 is None:
+            return {}
+        known = [token for token in tokens if token in snapshot.bm25.vocab_dict]
         if not known:
             return {}
         scores = snapshot.bm25.get_scores(known)

@@ -29,7 +29,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
 from functions.text import content_terms, split_sentences, words
 
-_QUANTITY_QUESTION = re.compile(r"\b(how (much|many|long|soon|late|early)|when|what time|cost|price|fee)\b", re.I)
+_QUANTITY_QUESTION = re.compile(
+    r"\b(how (much|many|long|soon|late|early)|when|what time|cost|price|fee)\b", re.I
+)
 _RANK_DISCOUNT = 0.15
 _COMPANION_RATIO = 0.6
 

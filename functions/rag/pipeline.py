@@ -86,7 +86,15 @@ class AnswerPipeline:
         if not checked_input.allowed:
             metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
             result = Answer(
-                BLOCKED_ANSWER, [], message_id, conversation_id, False, False, checked_input, None, timings_ms=timings
+                BLOCKED_ANSWER,
+                [],
+                message_id,
+                conversation_id,
+                False,
+                False,
+                checked_input,
+                None,
+                timings_ms=timings,
             )
             return self._finish(result, safe_question, previous, user_id, started)
 
@@ -96,7 +104,9 @@ class AnswerPipeline:
         rephrase_of = self._rephrase_of(safe_question, previous)
 
         if not retrieval.hits and self.retriever.store.count() == 0:
-            raise KnowledgeBaseEmptyError("the knowledge base is empty: ingest documents first (genai-stack ingest PATH)")
+            raise KnowledgeBaseEmptyError(
+                "the knowledge base is empty: ingest documents first (genai-stack ingest PATH)"
+            )
         if not retrieval.confident:
             metrics.add_metric(name=MetricName.EMPTY_RETRIEVALS, unit=MetricUnit.Count, value=1)
             result = Answer(
@@ -114,7 +124,9 @@ class AnswerPipeline:
             return self._finish(result, safe_question, previous, user_id, started)
 
         stage_started = time.perf_counter()
-        messages = GROUNDED_ANSWER_PROMPT.format_messages(sources=format_sources(retrieval.hits), question=safe_question)
+        messages = GROUNDED_ANSWER_PROMPT.format_messages(
+            sources=format_sources(retrieval.hits), question=safe_question
+        )
         reply = self.chat_model.invoke(messages)
         timings["generation"] = _elapsed_ms(stage_started)
         usage = dict(reply.usage_metadata or {})
@@ -161,8 +173,8 @@ class AnswerPipeline:
         user_id: str | None,
         started: float,
     ) -> Answer:
-        if result.rephrase_of is not None:
-            self.conversations.mark_rephrased(result.rephrase_of)
+        if result.rephrase_of is not None and previous is not None:
+            self.conversations.mark_rephrased(previous)
             metrics.add_metric(name=MetricName.REPHRASES, unit=MetricUnit.Count, value=1)
         self.conversations.save_message(
             MessageRecord(
@@ -172,7 +184,10 @@ class AnswerPipeline:
                 turn=previous.turn + 1 if previous else 1,
                 question=question,
                 answer=result.answer,
-                sources=[{"source": h.chunk.source, "title": h.chunk.title, "score": h.score} for h in result.sources],
+                sources=[
+                    {"source": h.chunk.source, "title": h.chunk.title, "score": h.score}
+                    for h in result.sources
+                ],
                 grounded=result.grounded,
                 fallback=result.fallback,
                 blocked=result.blocked,
@@ -184,13 +199,20 @@ class AnswerPipeline:
         metrics.add_metric(name=MetricName.QUERY_LATENCY, unit=MetricUnit.Milliseconds, value=total_ms)
         if "retrieval" in result.timings_ms:
             metrics.add_metric(
-                name=MetricName.RETRIEVAL_LATENCY, unit=MetricUnit.Milliseconds, value=result.timings_ms["retrieval"]
+                name=MetricName.RETRIEVAL_LATENCY,
+                unit=MetricUnit.Milliseconds,
+                value=result.timings_ms["retrieval"],
             )
         if "generation" in result.timings_ms:
             metrics.add_metric(
-                name=MetricName.GENERATION_LATENCY, unit=MetricUnit.Milliseconds, value=result.timings_ms["generation"]
+                name=MetricName.GENERATION_LATENCY,
+                unit=MetricUnit.Milliseconds,
+                value=result.timings_ms["generation"],
             )
-        for key, metric in (("input_tokens", MetricName.INPUT_TOKENS), ("output_tokens", MetricName.OUTPUT_TOKENS)):
+        for key, metric in (
+            ("input_tokens", MetricName.INPUT_TOKENS),
+            ("output_tokens", MetricName.OUTPUT_TOKENS),
+        ):
             if key in result.usage:
                 metrics.add_metric(name=metric, unit=MetricUnit.Count, value=result.usage[key])
         grounded_metric = MetricName.GROUNDED_ANSWERS if result.grounded else MetricName.UNGROUNDED_ANSWERS

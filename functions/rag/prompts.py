@@ -24,7 +24,9 @@ HUMAN_PROMPT = """Sources:
 
 Question: {question}"""
 
-GROUNDED_ANSWER_PROMPT = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
+GROUNDED_ANSWER_PROMPT = ChatPromptTemplate.from_messages(
+    [("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)]
+)
 
 FALLBACK_ANSWER = (
     "I'm sorry, I couldn't find that in our help centre, and I'd rather not guess. "

@@ -35,12 +35,16 @@ class Retriever:
         self.embedder = embedder
         self.config = config
 
-    def retrieve(self, text: str, k: int | None = None, filters: Mapping[str, str] | None = None) -> Retrieval:
+    def retrieve(
+        self, text: str, k: int | None = None, filters: Mapping[str, str | int | float | bool] | None = None
+    ) -> Retrieval:
         """The best `k` chunks; `confident` says whether the best of them clears `min_relevance`."""
         filters = dict(filters or {})
         for name, value in filters.items():
             if not isinstance(value, str | int | float | bool):
-                raise InvalidRequestError(f"filter {name!r} must be a single value, not {type(value).__name__}")
+                raise InvalidRequestError(
+                    f"filter {name!r} must be a single value, not {type(value).__name__}"
+                )
         k = k or self.config.top_k
         query = SearchQuery(
             text=text,
@@ -53,4 +57,3 @@ class Retriever:
         hits = self.store.search(query)
         confident = bool(hits) and max(hit.relevance for hit in hits) >= self.config.min_relevance
         return Retrieval(hits=hits, confident=confident)
-

@@ -10,8 +10,6 @@ import pytest
 
 from functions.evaluation import EvaluationReport, evaluate, load_questions
 from functions.feedback.sqlite_store import SQLiteStore
-from functions.ingest.chunking import Chunker
-from functions.ingest.pipeline import Ingestor
 from functions.services import Services
 from functions.settings import Settings
 from tests.conftest import FIXTURES, SAMPLE_KB
@@ -23,9 +21,7 @@ pytestmark = pytest.mark.slow
 def report(tmp_path_factory: pytest.TempPathFactory) -> EvaluationReport:
     settings = Settings(data_dir=tmp_path_factory.mktemp("sample-kb"))
     services = Services(settings)
-    Ingestor(services.vector_store, services.embedder, Chunker(settings.chunk_size, settings.chunk_overlap)).ingest_paths(
-        [SAMPLE_KB]
-    )
+    services.ingestor.ingest_paths([SAMPLE_KB])
     services.conversations = SQLiteStore(Path(":memory:"))  # type: ignore[misc]
     return evaluate(services.pipeline, load_questions(FIXTURES / "questions.jsonl"))
 

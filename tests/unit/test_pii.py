@@ -38,7 +38,10 @@ def test_impossible_ip_addresses_are_not_pii() -> None:
 
 def test_allowlist_keeps_public_contact_details() -> None:
     text = "Write to support@northwind.example, not to jane@example.com."
-    assert redact_pii(text, allow=("@northwind.example",)) == "Write to support@northwind.example, not to [EMAIL]."
+    assert (
+        redact_pii(text, allow=("@northwind.example",))
+        == "Write to support@northwind.example, not to [EMAIL]."
+    )
 
 
 def test_output_detector_ignores_values_quoted_from_sources() -> None:

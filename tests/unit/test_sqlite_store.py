@@ -8,7 +8,9 @@ from functions.feedback.sqlite_store import SQLiteStore
 
 
 def message(message_id: str, turn: int, conversation: str = "c1") -> MessageRecord:
-    return MessageRecord(message_id, conversation, "u1", turn, f"q{turn}", f"a{turn}", [{"source": "s"}], True, False, False)
+    return MessageRecord(
+        message_id, conversation, "u1", turn, f"q{turn}", f"a{turn}", [{"source": "s"}], True, False, False
+    )
 
 
 @pytest.fixture
@@ -31,7 +33,11 @@ def test_feedback_replaces_the_earlier_verdict(store: SQLiteStore) -> None:
     store.save_feedback(FeedbackRecord("m1", Rating.UP))
     store.save_feedback(FeedbackRecord("m1", Rating.DOWN, reason="wrong", escalate=True))
     stored = store.get_feedback("m1")
-    assert stored is not None and (stored.rating, stored.reason, stored.escalate) == (Rating.DOWN, "wrong", True)
+    assert stored is not None and (stored.rating, stored.reason, stored.escalate) == (
+        Rating.DOWN,
+        "wrong",
+        True,
+    )
     assert store.stats()["thumbs_down"] == 1 and store.stats()["thumbs_up"] == 0
 
 
@@ -46,8 +52,9 @@ def test_a_failed_write_changes_nothing(store: SQLiteStore) -> None:
 
 
 def test_rephrase_mark_and_escalations(store: SQLiteStore) -> None:
-    store.save_message(message("m1", 1))
-    store.mark_rephrased("m1")
+    first = message("m1", 1)
+    store.save_message(first)
+    store.mark_rephrased(first)
     store.escalate(EscalationTicket("t1", "m1", "c1", "u1", "wrong answer", None))
     assert store.get_message("m1").rephrased  # type: ignore[union-attr]
     assert [t["ticket_id"] for t in store.open_escalations()] == ["t1"]

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep
 from functions.api.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
+from functions.feedback.service import FeedbackSubmission
 
 router = APIRouter(tags=["feedback"])
 
@@ -16,7 +17,12 @@ router = APIRouter(tags=["feedback"])
     responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
 def feedback(body: FeedbackRequest, services: ServicesDep) -> FeedbackResponse:
-    receipt = services.feedback.submit(body.message_id, body.rating, body.reason, body.comment, body.escalate)
+    receipt = services.feedback.submit(
+        FeedbackSubmission(body.message_id, body.rating, body.reason, body.comment, body.escalate)
+    )
     return FeedbackResponse(
-        message_id=receipt.message_id, rating=receipt.rating, escalated=receipt.escalated, ticket_id=receipt.ticket_id
+        message_id=receipt.message_id,
+        rating=receipt.rating,
+        escalated=receipt.escalated,
+        ticket_id=receipt.ticket_id,
     )
