@@ -26,7 +26,11 @@ class HashingEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         self.calls += 1
-        return np.stack([self._vector(text) for text in texts]) if texts else np.zeros((0, self._dimension), np.float32)
+        return (
+            np.stack([self._vector(text) for text in texts])
+            if texts
+            else np.zeros((0, self._dimension), np.float32)
+        )
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)

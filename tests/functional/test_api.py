@@ -42,9 +42,13 @@ def test_public_support_address_survives_ingestion_and_output_checks(client: Tes
     assert "support@northwind.example" in body["answer"]
 
 
-def test_asking_again_in_other_words_marks_the_previous_answer(client: TestClient, services: Services) -> None:
+def test_asking_again_in_other_words_marks_the_previous_answer(
+    client: TestClient, services: Services
+) -> None:
     first = ask(client, "How much does express shipping cost in the EU?")
-    second = ask(client, "Express shipping to the EU, how much does it cost?", conversation_id=first["conversation_id"])
+    second = ask(
+        client, "Express shipping to the EU, how much does it cost?", conversation_id=first["conversation_id"]
+    )
     assert second["rephrase_of"] == first["message_id"]
     stored = services.conversations.get_message(first["message_id"])
     assert stored is not None and stored.rephrased
@@ -61,10 +65,14 @@ def test_retrieve_returns_ranked_chunks_and_honours_filters(client: TestClient) 
 
 
 def test_guardrails_check_reports_and_redacts(client: TestClient) -> None:
-    response = client.post("/v1/guardrails/check", json={"text": "Card 4111 1111 1111 1111 please", "stage": "input"})
+    response = client.post(
+        "/v1/guardrails/check", json={"text": "Card 4111 1111 1111 1111 please", "stage": "input"}
+    )
     assert response.json() == {
         "allowed": True,
-        "findings": [{"category": "pii", "score": 0.95, "spans": [{"start": 5, "end": 24, "label": "CREDIT_CARD"}]}],
+        "findings": [
+            {"category": "pii", "score": 0.95, "spans": [{"start": 5, "end": 24, "label": "CREDIT_CARD"}]}
+        ],
         "redacted_text": "Card [CREDIT_CARD] please",
     }
 
@@ -73,7 +81,13 @@ def test_feedback_is_stored_and_escalation_opens_a_ticket(client: TestClient, se
     message_id = ask(client, "Which cards do you accept?")["message_id"]
     response = client.post(
         "/v1/feedback",
-        json={"message_id": message_id, "rating": "down", "reason": "incomplete", "comment": "AmEx?", "escalate": True},
+        json={
+            "message_id": message_id,
+            "rating": "down",
+            "reason": "incomplete",
+            "comment": "AmEx?",
+            "escalate": True,
+        },
     )
     assert response.status_code == 200
     assert response.json()["escalated"] is True and response.json()["ticket_id"]

@@ -31,7 +31,9 @@ def test_bad_questions(client: TestClient, services: Services, payload: dict, fr
 
 
 def test_invalid_json_is_a_400(client: TestClient) -> None:
-    response = client.post("/v1/query", content=b'{"question": ', headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/query", content=b'{"question": ', headers={"content-type": "application/json"}
+    )
     assert error_of(response) == (400, "invalid_json", "the request body is not valid JSON")
 
 
@@ -42,7 +44,9 @@ def test_k_out_of_range(client: TestClient, k: int) -> None:
 
 
 def test_nested_filter_values_are_refused(client: TestClient) -> None:
-    status, _, message = error_of(client.post("/v1/retrieve", json={"query": "x", "filters": {"kind": ["a", "b"]}}))
+    status, _, message = error_of(
+        client.post("/v1/retrieve", json={"query": "x", "filters": {"kind": ["a", "b"]}})
+    )
     assert status == 422 and "filters.kind" in message
 
 

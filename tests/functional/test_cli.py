@@ -72,11 +72,15 @@ def test_ingest_of_a_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_ingest_with_a_broken_file_reports_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "faq.json").write_text("{not json")
-    code, _, err = run(capsys, "ingest", str(tmp_path / "faq.json"), "--data-dir", str(tmp_path / "d"), "--quiet")
+    code, _, err = run(
+        capsys, "ingest", str(tmp_path / "faq.json"), "--data-dir", str(tmp_path / "d"), "--quiet"
+    )
     assert code == EXIT_PARTIAL and "failed: faq.json: " in err and "invalid JSON" in err
 
 
-def test_invalid_configuration_names_the_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_configuration_names_the_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GENAI_STACK_TOP_K", "zero")
     code, _, err = run(capsys, "ask", "hi", "--data-dir", str(tmp_path))
     assert code == EXIT_USAGE and "invalid configuration: top_k" in err

@@ -23,7 +23,9 @@ def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
     liked = ask(client, "How long is the warranty on tents?")
     client.post("/v1/feedback", json={"message_id": liked["message_id"], "rating": "up"})
     first = ask(client, "How much does express shipping cost in the EU?")
-    ask(client, "Express shipping to the EU, how much does it cost?", conversation_id=first["conversation_id"])
+    ask(
+        client, "Express shipping to the EU, how much does it cost?", conversation_id=first["conversation_id"]
+    )
     disliked = ask(client, "Can I return swimwear?")
     client.post(
         "/v1/feedback",

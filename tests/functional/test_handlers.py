@@ -52,7 +52,9 @@ def test_query_handler_answers_with_sources(handlers: dict[str, Handler]) -> Non
 
 
 def test_retrieval_handler_ranks_chunks(handlers: dict[str, Handler]) -> None:
-    status, body = invoke(handlers["retrieval"], "POST", "/v1/retrieve", {"query": "express shipping price", "k": 3})
+    status, body = invoke(
+        handlers["retrieval"], "POST", "/v1/retrieve", {"query": "express shipping price", "k": 3}
+    )
     assert status == 200 and len(body["results"]) == 3
     assert body["results"][0]["source"] == "mini_kb/shipping.md"
 
@@ -66,8 +68,15 @@ def test_guardrails_handler_redacts(handlers: dict[str, Handler]) -> None:
 
 def test_feedback_handler_records_a_rating_for_an_answer(handlers: dict[str, Handler]) -> None:
     _, answer = invoke(handlers["query"], "POST", "/v1/query", {"question": "How long is the tent warranty?"})
-    status, body = invoke(handlers["feedback"], "POST", "/v1/feedback", {"message_id": answer["message_id"], "rating": "up"})
-    assert status == 200 and body == {"message_id": answer["message_id"], "rating": "up", "escalated": False, "ticket_id": None}
+    status, body = invoke(
+        handlers["feedback"], "POST", "/v1/feedback", {"message_id": answer["message_id"], "rating": "up"}
+    )
+    assert status == 200 and body == {
+        "message_id": answer["message_id"],
+        "rating": "up",
+        "escalated": False,
+        "ticket_id": None,
+    }
 
 
 def test_each_function_mounts_only_its_own_route(handlers: dict[str, Handler]) -> None:
@@ -78,7 +87,9 @@ def test_each_function_mounts_only_its_own_route(handlers: dict[str, Handler]) -
 
 def test_bad_input_through_a_handler_is_a_clear_4xx(handlers: dict[str, Handler]) -> None:
     assert invoke(handlers["query"], "POST", "/v1/query", '{"question":')[0] == 400
-    status, body = invoke(handlers["feedback"], "POST", "/v1/feedback", {"message_id": "missing", "rating": "down"})
+    status, body = invoke(
+        handlers["feedback"], "POST", "/v1/feedback", {"message_id": "missing", "rating": "down"}
+    )
     assert status == 404 and "missing" in body["error"]["message"]
 
 

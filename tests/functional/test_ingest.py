@@ -32,7 +32,11 @@ def test_first_run_indexes_every_supported_file(kb: Path, tmp_path: Path) -> Non
     (kb / "notes.pdf").write_bytes(b"%PDF")
     report = ingestor(tmp_path).ingest_paths([kb])
     assert sorted(report.added) == [
-        "kb/contact.html", "kb/payments-faq.json", "kb/returns.md", "kb/shipping.md", "kb/warranty.txt",
+        "kb/contact.html",
+        "kb/payments-faq.json",
+        "kb/returns.md",
+        "kb/shipping.md",
+        "kb/warranty.txt",
     ]
     assert report.chunks_indexed == 11 and report.duplicate_chunks == 1 and not report.failed
 

@@ -17,8 +17,15 @@ TEXTS = {
 
 def chunks_of(source: str, category: str = "policy") -> list[Chunk]:
     return [
-        Chunk(make_chunk_id(source, i, text), text, source, source.removesuffix(".md").title(), chunk_index=i,
-              source_hash=f"hash-{source}", metadata={"category": category})
+        Chunk(
+            make_chunk_id(source, i, text),
+            text,
+            source,
+            source.removesuffix(".md").title(),
+            chunk_index=i,
+            source_hash=f"hash-{source}",
+            metadata={"category": category},
+        )
         for i, text in enumerate(TEXTS[source])
     ]
 
@@ -51,7 +58,9 @@ def test_hits_report_fused_score_and_absolute_relevance(store: EmbeddedVectorSto
     query = SearchQuery("swimwear liner", EMBEDDER.embed_query("swimwear liner"), 2, {}, 10, 0.5)
     best, second = store.search(query)
     assert best.score == pytest.approx(1.0) and best.score > second.score
-    assert best.relevance == pytest.approx(float(EMBEDDER.embed_query("swimwear liner") @ EMBEDDER.embed_query(best.chunk.text)))
+    assert best.relevance == pytest.approx(
+        float(EMBEDDER.embed_query("swimwear liner") @ EMBEDDER.embed_query(best.chunk.text))
+    )
 
 
 def test_filters_restrict_both_rankings(store: EmbeddedVectorStore) -> None:
@@ -68,7 +77,9 @@ def test_identical_passages_from_two_sources_are_returned_once(store: EmbeddedVe
     assert results.count("Return unworn items within 45 days.") == 1
 
 
-def test_index_survives_a_restart_and_other_readers_see_new_versions(store: EmbeddedVectorStore, tmp_path: Path) -> None:
+def test_index_survives_a_restart_and_other_readers_see_new_versions(
+    store: EmbeddedVectorStore, tmp_path: Path
+) -> None:
     reader = EmbeddedVectorStore(tmp_path / "index", EMBEDDER.dimension)
     assert reader.count() == 4
     store.delete_sources(["shipping.md"])

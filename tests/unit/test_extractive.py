@@ -15,7 +15,7 @@ RETURNS = hit(
 )
 SHIPPING = hit(
     "| Region | Standard | Express |\n|---|---|---|\n| US | $5.95 | $14.95 |\n| EU | €4.95 | €12.95 |",
-    title="Shipping \"prices\"",
+    title='Shipping "prices"',
     source="kb/shipping.md",
 )
 
@@ -26,7 +26,9 @@ def ask(question: str, *hits: ScoredChunk) -> str:
 
 
 def test_prompt_round_trips_sources_and_question() -> None:
-    messages = GROUNDED_ANSWER_PROMPT.format_messages(sources=format_sources([RETURNS, SHIPPING]), question="Q?")
+    messages = GROUNDED_ANSWER_PROMPT.format_messages(
+        sources=format_sources([RETURNS, SHIPPING]), question="Q?"
+    )
     sources, question = parse_prompt(messages[-1].text)
     assert question == "Q?"
     assert [(s.number, s.title) for s in sources] == [(1, "Returns"), (2, 'Shipping "prices"')]
@@ -44,7 +46,9 @@ def test_reads_table_rows_with_their_column_names() -> None:
 
 
 def test_cites_the_source_each_sentence_came_from() -> None:
-    answer = ask("What does express shipping cost in the US, and how long do returns take?", RETURNS, SHIPPING)
+    answer = ask(
+        "What does express shipping cost in the US, and how long do returns take?", RETURNS, SHIPPING
+    )
     assert "[1]" in answer and "[2]" in answer
 
 
@@ -58,6 +62,8 @@ def test_without_sources_says_it_does_not_know() -> None:
 
 
 def test_reports_usage_in_words() -> None:
-    reply = ExtractiveChatModel().invoke([HumanMessage(content=f"Sources:\n{format_sources([RETURNS])}\n\nQuestion: days?")])
+    reply = ExtractiveChatModel().invoke(
+        [HumanMessage(content=f"Sources:\n{format_sources([RETURNS])}\n\nQuestion: days?")]
+    )
     assert reply.usage_metadata is not None
     assert reply.usage_metadata["output_tokens"] == len(reply.text.replace("[1]", "").split()) + 1

@@ -28,7 +28,9 @@ def test_faq_entries_become_sections() -> None:
 
 def test_jsonl_faq_with_other_field_names(tmp_path: Path) -> None:
     path = tmp_path / "faq.jsonl"
-    path.write_text('{"q": "Do you ship to Mars?", "a": "Not yet."}\n\n{"title": "Gift wrap?", "body": "Yes, $4."}\n')
+    path.write_text(
+        '{"q": "Do you ship to Mars?", "a": "Not yet."}\n\n{"title": "Gift wrap?", "body": "Yes, $4."}\n'
+    )
     text = load_document(path).text
     assert "## Do you ship to Mars?\n\nNot yet." in text and "## Gift wrap?\n\nYes, $4." in text
 
@@ -43,7 +45,9 @@ def test_jsonl_faq_with_other_field_names(tmp_path: Path) -> None:
         ("notes.pdf", "x", "unsupported file type '.pdf'"),
     ],
 )
-def test_unreadable_documents_say_what_is_wrong(tmp_path: Path, name: str, content: str | bytes, message: str) -> None:
+def test_unreadable_documents_say_what_is_wrong(
+    tmp_path: Path, name: str, content: str | bytes, message: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(IngestError, match=message):

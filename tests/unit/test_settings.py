@@ -7,7 +7,10 @@ from functions.settings import Settings
 def test_defaults_are_the_embedded_adapters() -> None:
     settings = Settings()
     assert (settings.vector_store, settings.embedder, settings.chat_model, settings.store) == (
-        "embedded", "local", "extractive", "sqlite",
+        "embedded",
+        "local",
+        "extractive",
+        "sqlite",
     )
 
 
