@@ -165,6 +165,9 @@ class MonitoringConfig(_Section):
     lambda_errors_per_5_minutes: int = Field(default=5, ge=1)
     escalations_per_hour: int = Field(default=20, ge=1)
     guardrail_blocks_per_hour: int = Field(default=50, ge=1)
+    dependency_failures_per_5_minutes: int = Field(
+        default=5, ge=1, description="503s: OpenSearch, Bedrock, ..."
+    )
     opensearch_disk_usage_percent: int = Field(default=80, ge=1, le=100)
     opensearch_jvm_pressure_percent: int = Field(default=85, ge=1, le=100)
     endpoint_5xx_per_5_minutes: int = Field(default=5, ge=1)

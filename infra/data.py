@@ -14,18 +14,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from functions.contract import DynamoDBLayout as Layout
 from infra.config import DataConfig
 from infra.nag import KEY_ACTIONS, acknowledge, arn_of, principal_of
-
-#: DynamoDB layout the runtime's DynamoDB stores use (issue 4); TTL attributes hold epoch seconds.
-CONVERSATIONS_PARTITION_KEY = "conversation_id"
-CONVERSATIONS_SORT_KEY = "turn"
-MESSAGE_ID_INDEX = "by_message_id"
-FEEDBACK_PARTITION_KEY = "message_id"
-TTL_ATTRIBUTE = "expires_at"
-#: Powertools idempotency's default layout: feedback submissions take effect once.
-IDEMPOTENCY_PARTITION_KEY = "id"
-IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
 
 KEY_WILDCARDS = ("IAM5[Action::kms:GenerateDataKey*]", "IAM5[Action::kms:ReEncrypt*]")
 S3_READ_WILDCARDS = ("IAM5[Action::s3:GetBucket*]", "IAM5[Action::s3:GetObject*]", "IAM5[Action::s3:List*]")
@@ -50,16 +41,16 @@ class DataStores(Construct):
         self.models = self._build_bucket("Models")
         self.conversations = self._build_table(
             "Conversations",
-            partition_key=CONVERSATIONS_PARTITION_KEY,
-            sort_key=dynamodb.Attribute(name=CONVERSATIONS_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
+            partition_key=Layout.CONVERSATION_KEY,
+            sort_key=dynamodb.Attribute(name=Layout.TURN_KEY, type=dynamodb.AttributeType.NUMBER),
         )
         self.conversations.add_global_secondary_index(
-            index_name=MESSAGE_ID_INDEX,
-            partition_key=dynamodb.Attribute(name=FEEDBACK_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            index_name=Layout.MESSAGE_ID_INDEX,
+            partition_key=dynamodb.Attribute(name=Layout.MESSAGE_KEY, type=dynamodb.AttributeType.STRING),
         )
-        self.feedback = self._build_table("Feedback", partition_key=FEEDBACK_PARTITION_KEY)
+        self.feedback = self._build_table("Feedback", partition_key=Layout.MESSAGE_KEY)
         self.idempotency = self._build_table(
-            "Idempotency", partition_key=IDEMPOTENCY_PARTITION_KEY, ttl_attribute=IDEMPOTENCY_TTL_ATTRIBUTE
+            "Idempotency", partition_key=Layout.IDEMPOTENCY_KEY, ttl_attribute=Layout.IDEMPOTENCY_TTL
         )
         self.escalations = sns.Topic(self, "Escalations", master_key=self.key, enforce_ssl=True)
 
@@ -79,7 +70,7 @@ class DataStores(Construct):
             acknowledge(
                 principal,
                 f"IAM5[Resource::{arn_of(table)}/index/*]",
-                reason=f"queries on this table's own index ({MESSAGE_ID_INDEX})",
+                reason=f"queries on this table's own index ({Layout.MESSAGE_ID_INDEX})",
             )
 
     def grant_publish_escalations(self, grantee: iam.IGrantable) -> None:
@@ -147,7 +138,7 @@ class DataStores(Construct):
         *,
         partition_key: str,
         sort_key: dynamodb.Attribute | None = None,
-        ttl_attribute: str = TTL_ATTRIBUTE,
+        ttl_attribute: str = Layout.TTL_ATTRIBUTE,
     ) -> dynamodb.Table:
         return dynamodb.Table(
             self,

@@ -214,6 +214,23 @@ class Monitoring(Construct):
                     ],
                 ),
                 mc.CustomMetricGroup(
+                    title="Failures",
+                    metrics=[
+                        mc.CustomMetricWithAlarm(
+                            metric=app_metric(MetricName.DEPENDENCY_FAILURES),
+                            alarm_friendly_name=MetricName.DEPENDENCY_FAILURES.value,
+                            add_alarm={
+                                "Critical": mc.CustomThreshold(
+                                    threshold=config.dependency_failures_per_5_minutes,
+                                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                                    treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
+                                )
+                            },
+                        ),
+                        app_metric(MetricName.CONFLICTS),
+                    ],
+                ),
+                mc.CustomMetricGroup(
                     title="Hourly counts",
                     metrics=[
                         mc.CustomMetricWithAlarm(

@@ -64,6 +64,7 @@ def test_what_breaks_is_alarmed(default_stack: Synthesized) -> None:
         ("AWS/SageMaker", "Invocation5XXErrors"),
         (METRICS_NAMESPACE, MetricName.ESCALATIONS.value),
         (METRICS_NAMESPACE, MetricName.GUARDRAIL_BLOCKS.value),
+        (METRICS_NAMESPACE, MetricName.DEPENDENCY_FAILURES.value),
     } <= watched
 
 

@@ -10,15 +10,9 @@ from typing import Any
 from aws_cdk.assertions import Match
 
 from functions.contract import API_HANDLERS, EnvVar, handler_path
+from functions.contract import DynamoDBLayout as Layout
 from functions.settings import Settings
 from infra.api import route_keys
-from infra.data import (
-    CONVERSATIONS_PARTITION_KEY,
-    FEEDBACK_PARTITION_KEY,
-    IDEMPOTENCY_PARTITION_KEY,
-    IDEMPOTENCY_TTL_ATTRIBUTE,
-    TTL_ATTRIBUTE,
-)
 from infra.lambdas import REPO_ROOT, RUNTIME, VPC_ACCESS_ACTIONS
 from infra.search import index_body
 from tests.infra.conftest import Synthesized
@@ -148,7 +142,7 @@ def test_tables_are_encrypted_recoverable_and_expire_items(default_stack: Synthe
     tables = default_stack.resources("AWS::DynamoDB::Table")
     keys = {table["Properties"]["KeySchema"][0]["AttributeName"] for table in tables.values()}
 
-    assert keys == {CONVERSATIONS_PARTITION_KEY, FEEDBACK_PARTITION_KEY, IDEMPOTENCY_PARTITION_KEY}
+    assert keys == {Layout.CONVERSATION_KEY, Layout.MESSAGE_KEY, Layout.IDEMPOTENCY_KEY}
     for table in tables.values():
         props = table["Properties"]
         assert props["SSESpecification"]["SSEEnabled"] is True
@@ -156,7 +150,10 @@ def test_tables_are_encrypted_recoverable_and_expire_items(default_stack: Synthe
         assert "KMSMasterKeyId" in props["SSESpecification"]
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert props["TimeToLiveSpecification"]["Enabled"] is True
-        assert props["TimeToLiveSpecification"]["AttributeName"] in {TTL_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE}
+        assert props["TimeToLiveSpecification"]["AttributeName"] in {
+            Layout.TTL_ATTRIBUTE,
+            Layout.IDEMPOTENCY_TTL,
+        }
 
 
 def test_buckets_block_public_access_keep_versions_and_require_tls(default_stack: Synthesized) -> None:
