@@ -31,7 +31,6 @@ On SageMaker the inputs come from the channels `model`, `current_model`, `reward
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -90,7 +89,7 @@ class HeldOut:
 
 def main(args: EvaluateArguments) -> dict[str, Any]:
     """Measure the candidate (and the current model), write `evaluation.json`; returns its content."""
-    from training_jobs.common.models import load_causal_lm, load_reward_model
+    from training_jobs.common.models import load_causal_lm, load_reward_model, write_report
     from training_jobs.common.tiny import apply_tiny, tiny_base_model, tiny_datasets, tiny_inputs
 
     if args.tiny:
@@ -132,13 +131,9 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
                 for c, o in zip(candidate_rewards, current_rewards, strict=True)
             ]
             results["win_rate"] = sum(wins) / len(wins)
-        better = results[primary] > results[f"current_{primary}"]
-        results["candidate_is_better"] = (
-            better if higher_is_better else results[primary] < results[f"current_{primary}"]
-        )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / EVALUATION_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    logger.info("evaluation %s", json.dumps(results))
+        mine, theirs = results[primary], results[f"current_{primary}"]
+        results["candidate_is_better"] = mine > theirs if higher_is_better else mine < theirs
+    write_report(output_dir, results, EVALUATION_FILE)
     return results
 
 

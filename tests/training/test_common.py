@@ -155,3 +155,18 @@ def test_qlora_falls_back_to_lora_without_bitsandbytes(
     assert quantization_config(LoraArguments()) is None
     with pytest.raises(ValueError, match="needs --use_lora"):
         quantization_config(LoraArguments(load_in_4bit=True, use_lora=False))
+
+
+def test_reports_go_beside_the_model_and_to_sagemakers_output_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training_jobs.common.models import write_report
+
+    write_report(tmp_path / "model", {"eval_loss": 1.5})
+    assert json.loads((tmp_path / "model" / "metrics.json").read_text()) == {"eval_loss": 1.5}
+    assert not (tmp_path / "output").exists()
+    monkeypatch.setenv("SM_OUTPUT_DATA_DIR", str(tmp_path / "output"))
+    write_report(tmp_path / "model", {"primary_metric": "eval_loss"}, "evaluation.json")
+    assert json.loads((tmp_path / "output" / "evaluation.json").read_text()) == {
+        "primary_metric": "eval_loss"
+    }

@@ -9,9 +9,13 @@ it with `apply_chat_template(messages, add_generation_prompt=True)`.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from training_jobs.common.sagemaker import SageMakerEnvironment
 
 if TYPE_CHECKING:
     import torch
@@ -36,6 +40,7 @@ CHAT_TEMPLATE = (
 #: Default answer length of a saved model; serving may ask for other lengths.
 MAX_NEW_TOKENS = 256
 ADAPTER_CONFIG = "adapter_config.json"
+METRICS_FILE = "metrics.json"
 
 
 def ensure_chat_template(tokenizer: PreTrainedTokenizerBase) -> None:
@@ -70,17 +75,29 @@ def save_for_serving(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     generation_config(tokenizer).save_pretrained(directory)
 
 
+def write_report(directory: Path, report: dict[str, Any], name: str = METRICS_FILE) -> None:
+    """A job's results as JSON beside its model and, on SageMaker, in SM_OUTPUT_DATA_DIR as well
+    (the job's output.tar.gz, where a job's results are looked for); logged too."""
+    text = json.dumps(report, indent=2) + "\n"
+    for folder in (directory, SageMakerEnvironment.from_environ().output_data_dir):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+    logger.info("%s %s", name, json.dumps(report))
+
+
 def is_adapter(path: str | Path) -> bool:
     """Whether a directory holds a LoRA adapter rather than full weights."""
     return (Path(path) / ADAPTER_CONFIG).is_file()
 
 
 def device_and_dtype() -> tuple[torch.device, torch.dtype]:
-    """The first GPU in bfloat16 when there is one, else the CPU in float32."""
+    """This process's GPU (its torchrun local rank) in bfloat16 when there is one, else the CPU in
+    float32."""
     import torch
 
     if torch.cuda.is_available():
-        return torch.device("cuda"), torch.bfloat16
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))), torch.bfloat16
     return torch.device("cpu"), torch.float32
 
 

@@ -1,14 +1,15 @@
 """What the trl-based jobs (finetune, reward, policy, dpo) share: flags, trl config values, data.
 
 Each of those jobs trains through a trl trainer whose `output_dir` is the checkpoint folder, so a
-spot interruption resumes from the last trainer checkpoint; the final model goes to the output
-folder through `save_for_serving`, with a `metrics.json` beside it.
+spot interruption resumes from the last trainer checkpoint. Under torchrun every rank trains and
+evaluates; the main process alone then measures generated answers and saves the model, through
+`save_for_serving`, with a `metrics.json` beside it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -125,7 +126,7 @@ def trl_config_kwargs(args: TrainerJobArguments, checkpoint_dir: Path) -> dict[s
         "bf16": torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         "learning_rate": args.learning_rate,
         "lr_scheduler_type": "cosine",
-        "warmup_steps": args.warmup_ratio,
+        "warmup_steps": args.warmup_ratio,  # below 1, transformers reads it as a share of the steps
         "num_train_epochs": args.num_train_epochs,
         "max_steps": args.max_steps,
         "per_device_train_batch_size": args.per_device_train_batch_size,
@@ -172,13 +173,11 @@ def load_preference_set(directory: Path, split: str) -> list[dict[str, Any]]:
     return load_split(directory, split, "preference pairs", ("prompt", "chosen", "rejected"), NO_PAIRS_HINT)
 
 
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun job, or the only process: the one that measures and saves the model."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def trained_model(trainer: Trainer) -> PreTrainedModel:
     """The trainer's model after training (a trl trainer always holds one; its type allows None)."""
     return cast("PreTrainedModel", trainer.model)
-
-
-def write_metrics(output_dir: Path, metrics: dict[str, Any]) -> None:
-    """`metrics.json` beside the model, and the same in the log."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    logger.info("metrics %s", json.dumps(metrics))

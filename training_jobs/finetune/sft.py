@@ -51,21 +51,22 @@ TINY: dict[str, Any] = {
 
 
 def main(args: SFTArguments, lora: LoraArguments) -> dict[str, Any]:
-    """Fine-tune, evaluate on the held-out chats, save for serving; returns the metrics."""
+    """Fine-tune, evaluate on the held-out chats, save for serving; returns the metrics (empty on
+    the other ranks of a torchrun job)."""
     from datasets import Dataset
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
     from training_jobs.common.evaluation import generate_answers, token_f1
     from training_jobs.common.lora import peft_config, quantization_config, save_trained
-    from training_jobs.common.models import ensure_chat_template
+    from training_jobs.common.models import ensure_chat_template, write_report
     from training_jobs.common.trainer import (
+        is_main_process,
         last_checkpoint,
         load_chat_set,
         resolve_paths,
         trained_model,
         trl_config_kwargs,
-        write_metrics,
     )
 
     if args.tiny:
@@ -86,8 +87,10 @@ def main(args: SFTArguments, lora: LoraArguments) -> dict[str, Any]:
         quantization_config=quantization,
     )
     train_result = trainer.train(resume_from_checkpoint=last_checkpoint(paths.checkpoint_dir))
-    model = trained_model(trainer)
     evaluation = trainer.evaluate()
+    if not is_main_process():
+        return {}
+    model = trained_model(trainer)
     sample = eval_rows[: args.max_eval_answers]
     model.eval()
     answers = generate_answers(
@@ -108,7 +111,7 @@ def main(args: SFTArguments, lora: LoraArguments) -> dict[str, Any]:
         "saved": saved,
         "base_model": str(paths.model),
     }
-    write_metrics(paths.output_dir, metrics)
+    write_report(paths.output_dir, metrics)
     return metrics
 
 

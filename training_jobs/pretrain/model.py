@@ -18,30 +18,31 @@ PEAK_BF16_TFLOPS: tuple[tuple[str, float], ...] = (
 
 
 def llama_config(
-    tokenizer: PreTrainedTokenizerBase,
     *,
+    vocab_size: int,
     hidden_size: int,
     num_layers: int,
     num_heads: int,
     intermediate_size: int,
     max_position_embeddings: int,
+    tokenizer: PreTrainedTokenizerBase | None = None,
 ) -> LlamaConfig:
-    """A Llama config sized by arguments, its vocabulary and special ids taken from the tokenizer."""
+    """A Llama config sized by arguments, with the tokenizer's special ids when there is one."""
     from transformers import LlamaConfig
 
     if hidden_size % num_heads:
         raise ValueError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")
     return LlamaConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=vocab_size,
         hidden_size=hidden_size,
         num_hidden_layers=num_layers,
         num_attention_heads=num_heads,
         num_key_value_heads=num_heads,
         intermediate_size=intermediate_size,
         max_position_embeddings=max_position_embeddings,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id if tokenizer else None,
+        eos_token_id=tokenizer.eos_token_id if tokenizer else None,
+        pad_token_id=tokenizer.pad_token_id if tokenizer else None,
         tie_word_embeddings=True,
     )
 

@@ -264,7 +264,8 @@ def _model(args: PretrainArguments, tokenizer: Any, runtime: Runtime) -> tuple[A
     from training_jobs.pretrain.model import llama_config
 
     config = llama_config(
-        tokenizer,
+        vocab_size=len(tokenizer),
+        tokenizer=tokenizer,
         hidden_size=args.hidden_size,
         num_layers=args.num_layers,
         num_heads=args.num_heads,
@@ -354,12 +355,12 @@ def _export(
     """The final model in HF format, ready for serving, with the run's metrics."""
     from transformers import LlamaForCausalLM
 
-    from training_jobs.common.models import save_for_serving
+    from training_jobs.common.models import save_for_serving, write_report
 
     model = LlamaForCausalLM(config)
     model.load_state_dict(weights)
     save_for_serving(model, tokenizer, output_dir)
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_report(output_dir, metrics)
     logger.info("wrote %s: eval perplexity %.2f", output_dir, metrics["eval_perplexity"])
 
 

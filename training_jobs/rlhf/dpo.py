@@ -41,20 +41,21 @@ TINY: dict[str, Any] = {**TINY_TRAINER, "learning_rate": 1e-3}
 
 
 def main(args: DPOArguments, lora: LoraArguments) -> dict[str, Any]:
-    """Train on the pairs, evaluate on the held-out pairs, save for serving; returns the metrics."""
+    """Train on the pairs, evaluate on the held-out pairs, save for serving; returns the metrics
+    (empty on the other ranks of a torchrun job)."""
     from datasets import Dataset
     from transformers import AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
     from training_jobs.common.lora import peft_config, quantization_config, save_trained
-    from training_jobs.common.models import ensure_chat_template
+    from training_jobs.common.models import ensure_chat_template, write_report
     from training_jobs.common.trainer import (
+        is_main_process,
         last_checkpoint,
         load_preference_set,
         resolve_paths,
         trained_model,
         trl_config_kwargs,
-        write_metrics,
     )
 
     if args.tiny:
@@ -76,9 +77,10 @@ def main(args: DPOArguments, lora: LoraArguments) -> dict[str, Any]:
         quantization_config=quantization_config(lora),
     )
     train_result = trainer.train(resume_from_checkpoint=last_checkpoint(paths.checkpoint_dir))
-    model = trained_model(trainer)
     evaluation = trainer.evaluate()
-    saved = save_trained(model, tokenizer, paths.model, lora, paths.output_dir)
+    if not is_main_process():
+        return {}
+    saved = save_trained(trained_model(trainer), tokenizer, paths.model, lora, paths.output_dir)
     metrics = {
         "train_loss": train_result.training_loss,
         "eval_loss": evaluation["eval_loss"],
@@ -90,7 +92,7 @@ def main(args: DPOArguments, lora: LoraArguments) -> dict[str, Any]:
         "saved": saved,
         "base_model": str(paths.model),
     }
-    write_metrics(paths.output_dir, metrics)
+    write_report(paths.output_dir, metrics)
     return metrics
 
 

@@ -25,12 +25,13 @@ On SageMaker the SFT model comes from the channel `model`, the reward model from
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from training_jobs.common.args import make_job_parser, run_job
 from training_jobs.common.lora import FullTrainingLoraArguments, LoraArguments
-from training_jobs.common.sagemaker import SageMakerEnvironment
+from training_jobs.common.sagemaker import InputError, SageMakerEnvironment
 from training_jobs.common.tiny import apply_tiny
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
@@ -69,28 +70,34 @@ TINY: dict[str, Any] = {
 
 
 def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
-    """Optimise the policy, score held-out answers before and after, save; returns the metrics."""
+    """Optimise the policy, score held-out answers before and after, save; returns the metrics
+    (empty on the other ranks of a torchrun job)."""
     from datasets import Dataset
     from transformers import AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
     from training_jobs.common.evaluation import generate_answers, reward_scores
     from training_jobs.common.lora import peft_config, quantization_config, save_trained
-    from training_jobs.common.models import ensure_chat_template, load_causal_lm, load_reward_model
+    from training_jobs.common.models import (
+        ensure_chat_template,
+        load_causal_lm,
+        load_reward_model,
+        write_report,
+    )
     from training_jobs.common.tiny import tiny_inputs, tiny_reward_model
     from training_jobs.common.trainer import (
+        is_main_process,
         last_checkpoint,
         load_preference_set,
         resolve_paths,
         trained_model,
         trl_config_kwargs,
-        write_metrics,
     )
 
     if args.tiny:
         apply_tiny(TINY, args)
     if args.beta <= 0:
-        raise ValueError(
+        raise InputError(
             "--beta must be > 0: the KL tie to the SFT reference keeps the policy from reward hacking"
         )
     paths = resolve_paths(args, "policy", "preference")
@@ -112,7 +119,8 @@ def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
         scores = reward_scores(reward_model, reward_tokenizer, eval_prompts, answers)
         return sum(scores) / len(scores)
 
-    reward_before = held_out_reward(load_causal_lm(paths.model))
+    main_process = is_main_process()
+    reward_before = held_out_reward(load_causal_lm(paths.model)) if main_process else math.nan
     trainer_class, config_class = {"grpo": (GRPOTrainer, GRPOConfig), "rloo": (RLOOTrainer, RLOOConfig)}[
         args.algorithm
     ]
@@ -134,6 +142,8 @@ def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
         quantization_config=quantization_config(lora),
     )
     train_result = trainer.train(resume_from_checkpoint=last_checkpoint(paths.checkpoint_dir))
+    if not main_process:
+        return {}
     model = trained_model(trainer)
     reward_after = held_out_reward(model)
     saved = save_trained(model, tokenizer, paths.model, lora, paths.output_dir)
@@ -149,7 +159,7 @@ def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
         "base_model": str(paths.model),
         "reward_model": str(reward_path),
     }
-    write_metrics(paths.output_dir, metrics)
+    write_report(paths.output_dir, metrics)
     return metrics
 
 

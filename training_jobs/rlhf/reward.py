@@ -37,19 +37,20 @@ TINY: dict[str, Any] = {**TINY_TRAINER, "learning_rate": 1e-3}
 
 
 def main(args: RewardArguments) -> dict[str, Any]:
-    """Train, measure pairwise accuracy on held-out pairs, save; returns the metrics."""
+    """Train, measure pairwise accuracy on held-out pairs, save; returns the metrics (empty on the
+    other ranks of a torchrun job)."""
     from datasets import Dataset
     from transformers import AutoTokenizer
     from trl import RewardConfig, RewardTrainer
 
-    from training_jobs.common.models import ensure_chat_template, save_for_serving
+    from training_jobs.common.models import ensure_chat_template, save_for_serving, write_report
     from training_jobs.common.trainer import (
+        is_main_process,
         last_checkpoint,
         load_preference_set,
         resolve_paths,
         trained_model,
         trl_config_kwargs,
-        write_metrics,
     )
 
     if args.tiny:
@@ -67,9 +68,10 @@ def main(args: RewardArguments) -> dict[str, Any]:
         processing_class=tokenizer,
     )
     train_result = trainer.train(resume_from_checkpoint=last_checkpoint(paths.checkpoint_dir))
-    model = trained_model(trainer)
     evaluation = trainer.evaluate()
-    save_for_serving(model, tokenizer, paths.output_dir)
+    if not is_main_process():
+        return {}
+    save_for_serving(trained_model(trainer), tokenizer, paths.output_dir)
     metrics = {
         "train_loss": train_result.training_loss,
         "eval_loss": evaluation["eval_loss"],
@@ -79,7 +81,7 @@ def main(args: RewardArguments) -> dict[str, Any]:
         "eval_pairs": len(eval_rows),
         "base_model": str(paths.model),
     }
-    write_metrics(paths.output_dir, metrics)
+    write_report(paths.output_dir, metrics)
     return metrics
 
 
