@@ -7,6 +7,7 @@ layer then holds only the requirements file and the template synthesizes in seco
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,9 @@ LAYERS_DIR = REPO_ROOT / "layers"
 #: numpy 2.3+ publishes aarch64 wheels for manylinux_2_28 only; Lambda's Amazon Linux 2023 has glibc 2.34.
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 PYTHON_VERSION = "3.14"  # the version of `RUNTIME`
+#: Packages the Lambda Python runtime already provides; pulled in as dependencies (by the X-Ray
+#: SDK), they would only add 30+ MB to the layer.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -40,6 +44,10 @@ class PipInstall:
             "--target", str(Path(output_dir) / "python"), "--requirement", str(self._requirements),
         ]  # fmt: skip
         subprocess.run(command, check=True)
+        target = Path(output_dir) / "python"
+        for name in RUNTIME_PROVIDED:
+            for path in [target / name, *target.glob(f"{name}-*.dist-info")]:
+                shutil.rmtree(path, ignore_errors=True)
         return True
 
 

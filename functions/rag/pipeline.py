@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
-from langchain_core.language_models.chat_models import BaseChatModel
 
 from functions.contract import MetricName
 from functions.errors import InvalidRequestError, KnowledgeBaseEmptyError
@@ -19,8 +19,11 @@ from functions.guardrails.policy import GuardrailPolicy, GuardrailResult
 from functions.observability import logger, metrics, tracer
 from functions.rag.documents import ScoredChunk
 from functions.rag.embedders import cosine
-from functions.rag.prompts import BLOCKED_ANSWER, FALLBACK_ANSWER, GROUNDED_ANSWER_PROMPT, format_sources
+from functions.rag.prompts import BLOCKED_ANSWER, FALLBACK_ANSWER, format_sources, grounded_answer_prompt
 from functions.rag.retriever import Retriever
+
+if TYPE_CHECKING:  # the chat model machinery (langsmith included) loads with the first model
+    from langchain_core.language_models.chat_models import BaseChatModel
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class AnswerPipeline:
             return self._finish(result, safe_question, previous, user_id, started)
 
         stage_started = time.perf_counter()
-        messages = GROUNDED_ANSWER_PROMPT.format_messages(
+        messages = grounded_answer_prompt().format_messages(
             sources=format_sources(retrieval.hits), question=safe_question
         )
         reply = self.chat_model.invoke(messages)

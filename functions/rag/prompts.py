@@ -7,10 +7,13 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from langchain_core.prompts import ChatPromptTemplate
+from functools import cache
+from typing import TYPE_CHECKING
 
 from functions.rag.documents import ScoredChunk
+
+if TYPE_CHECKING:
+    from langchain_core.prompts import ChatPromptTemplate
 
 SYSTEM_PROMPT = """You are the customer-support assistant of an online store.
 Answer the customer's question using only the numbered sources below.
@@ -24,9 +27,15 @@ HUMAN_PROMPT = """Sources:
 
 Question: {question}"""
 
-GROUNDED_ANSWER_PROMPT = ChatPromptTemplate.from_messages(
-    [("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)]
-)
+
+@cache
+def grounded_answer_prompt() -> ChatPromptTemplate:
+    """The prompt, built on first use: importing LangChain's prompt stack (langsmith included)
+    costs about half a second, which the Lambda init phase does not need to pay."""
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
+
 
 FALLBACK_ANSWER = (
     "I'm sorry, I couldn't find that in our help centre, and I'd rather not guess. "

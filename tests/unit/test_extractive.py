@@ -2,7 +2,7 @@ from langchain_core.messages import HumanMessage
 
 from functions.rag.documents import Chunk, ScoredChunk
 from functions.rag.extractive import ExtractiveChatModel
-from functions.rag.prompts import FALLBACK_ANSWER, GROUNDED_ANSWER_PROMPT, format_sources, parse_prompt
+from functions.rag.prompts import FALLBACK_ANSWER, format_sources, grounded_answer_prompt, parse_prompt
 
 
 def hit(text: str, title: str = "Returns", source: str = "kb/returns.md") -> ScoredChunk:
@@ -21,12 +21,12 @@ SHIPPING = hit(
 
 
 def ask(question: str, *hits: ScoredChunk) -> str:
-    messages = GROUNDED_ANSWER_PROMPT.format_messages(sources=format_sources(hits), question=question)
+    messages = grounded_answer_prompt().format_messages(sources=format_sources(hits), question=question)
     return ExtractiveChatModel(max_sentences=2).invoke(messages).text
 
 
 def test_prompt_round_trips_sources_and_question() -> None:
-    messages = GROUNDED_ANSWER_PROMPT.format_messages(
+    messages = grounded_answer_prompt().format_messages(
         sources=format_sources([RETURNS, SHIPPING]), question="Q?"
     )
     sources, question = parse_prompt(messages[-1].text)
