@@ -99,11 +99,14 @@ def export_records() -> list[InteractionRecord]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_thread() -> None:
-    """Tiny models run fastest on one thread, and the machine is shared."""
+def _one_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread, and the machine is shared; later suites get theirs back."""
     import torch
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session", autouse=True)

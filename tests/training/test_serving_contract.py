@@ -45,3 +45,15 @@ def test_a_final_model_answers_a_chat_message(model_dir: Path) -> None:
     output = model.generate(**inputs, max_new_tokens=4, min_new_tokens=4, do_sample=False)
     assert output.shape[1] == inputs["input_ids"].shape[1] + 4
     assert GenerationConfig.from_pretrained(model_dir).eos_token_id
+
+
+@pytest.mark.parametrize("model_dir", FINAL_MODELS, indirect=True)
+def test_the_local_checkpoint_chat_model_serves_it(model_dir: Path) -> None:
+    from langchain_core.messages import HumanMessage
+
+    from functions.rag.local_checkpoint import LocalCheckpointChatModel
+
+    chat = LocalCheckpointChatModel(checkpoint_dir=model_dir, max_new_tokens=4)
+    reply = chat.invoke([HumanMessage("How do I return an item?")])
+    assert isinstance(reply.content, str)
+    assert reply.usage_metadata is not None and 0 < reply.usage_metadata["output_tokens"] <= 4
