@@ -124,6 +124,8 @@ def parse(argv: list[str], prog: str | None = None) -> LaunchArguments:
     """Launch flags before `--`, the job's flags after it."""
     split = argv.index("--") if "--" in argv else len(argv)
     namespace = make_parser(prog).parse_args(argv[:split])
+    if not namespace.s3_uri.startswith("s3://"):
+        raise InputError(f"--s3-uri {namespace.s3_uri!r}: expected s3://bucket/prefix")
     inputs = {}
     for item in namespace.inputs:
         name, separator, uri = item.partition("=")

@@ -222,6 +222,8 @@ def test_bad_launches_fail_before_anything_is_created(
     status = cli(["finetune", "--role", ROLE, "--s3-uri", f"s3://{BUCKET}", "--input", "model=/local/path"])
     assert status == 2
     assert "expected CHANNEL=s3://bucket/prefix" in caplog.text
+    assert cli(["finetune", "--role", ROLE, "--s3-uri", BUCKET]) == 2
+    assert "expected s3://bucket/prefix" in caplog.text
     assert aws == []
 
 
