@@ -62,11 +62,16 @@ class Settings(BaseSettings):
     # Retrieval: how many chunks reach the prompt, and how the two rankings are fused.
     top_k: int = Field(default=5, ge=1, le=50)
     candidate_pool: int = Field(default=50, ge=1, le=1000, description="hits taken from each ranking")
+    # 0.65: SciFact nDCG@10 stays above 0.70 (BM25-heavy claims) while paraphrased support questions,
+    # which share few words with their answer, lean on the dense side (make bench shows both).
     dense_weight: float = Field(
-        default=0.6, ge=0.0, le=1.0, description="weight of the dense ranking in the fusion"
+        default=0.65, ge=0.0, le=1.0, description="weight of the dense ranking in the fusion"
     )
-    # Confidence gate: below this calibrated relevance the assistant says it does not know.
-    min_relevance: float = Field(default=0.45, ge=0.0, le=1.0)
+    # Confidence gate: when the best passage's cosine similarity to the question is below this,
+    # the assistant says it does not know and offers a human. Calibrated for MiniLM on the dev set
+    # (tests/fixtures/dev_questions.jsonl): the highest value that keeps the hand-off for
+    # answerable questions at or under 10%. Recalibrate when the embedder changes.
+    min_relevance: float = Field(default=0.39, ge=0.0, le=1.0)
 
     # Chunking
     chunk_size: int = Field(default=800, ge=100, le=8000, description="characters per chunk")
