@@ -281,7 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["train"]:  # the training CLI parses its own arguments, --help included
+        return cmd_train(argparse.Namespace(train_args=arguments[1:]))
+    args = build_parser().parse_args(arguments)
     from functions.errors import GenAiStackError
     from functions.observability import logger
 

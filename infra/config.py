@@ -211,8 +211,9 @@ class TrainingConfig(_Section):
     volume_size_gb: int = Field(default=200, ge=1, le=16_384)
     image_uri: str = Field(
         default=(
-            "763104351884.dkr.ecr.{region}.amazonaws.com/"
-            "huggingface-pytorch-training:2.5.1-transformers4.49.0-gpu-py311-cu124-ubuntu22.04"
+            # an AWS PyTorch training image: FSDP2 (`fully_shard`) needs torch >= 2.6; the jobs
+            # install the project's `training` extra (transformers 5, trl, peft) on top
+            "763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-training:2.7.1-gpu-py312-cu128-ubuntu22.04-sagemaker"
         ),
         pattern=ECR_IMAGE_PATTERN,
         description="{region} is replaced by the stack's region",
