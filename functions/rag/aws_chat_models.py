@@ -39,10 +39,9 @@ def _result(text: str, input_tokens: int, output_tokens: int) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text, usage_metadata=usage))])
 
 
-class BedrockConverseChatModel(BaseChatModel):
-    """Any Bedrock model that supports the Converse API (Nova, Claude, Llama, Mistral ...)."""
+class _BotoChatModel(BaseChatModel):
+    """What both AWS chat models share: generation settings and an optional injected client."""
 
-    model_id: str
     max_tokens: int = 512
     temperature: float = 0.0
     read_timeout: float = 30.0
@@ -52,9 +51,8 @@ class BedrockConverseChatModel(BaseChatModel):
         super().__init__(**data)
         self._client = client
 
-    @property
-    def _llm_type(self) -> str:
-        return "genai-stack-bedrock-converse"
+    def _boto_client(self, service: str) -> Any:
+        return self._client or aws.client(service, read_timeout=self.read_timeout)
 
     def _generate(
         self,
@@ -63,6 +61,22 @@ class BedrockConverseChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        return self._call(messages, stop)
+
+    def _call(self, messages: list[BaseMessage], stop: list[str] | None) -> ChatResult:
+        raise NotImplementedError
+
+
+class BedrockConverseChatModel(_BotoChatModel):
+    """Any Bedrock model that supports the Converse API (Nova, Claude, Llama, Mistral ...)."""
+
+    model_id: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "genai-stack-bedrock-converse"
+
+    def _call(self, messages: list[BaseMessage], stop: list[str] | None) -> ChatResult:
         system = [{"text": m.text} for m in messages if m.type == "system"]
         turns = [
             {"role": _ROLES.get(m.type, "user"), "content": [{"text": m.text}]}
@@ -78,9 +92,8 @@ class BedrockConverseChatModel(BaseChatModel):
             request["system"] = system
         if stop:
             request["inferenceConfig"]["stopSequences"] = stop
-        client = self._client or aws.client("bedrock-runtime", read_timeout=self.read_timeout)
         try:
-            response = client.converse(**request)
+            response = self._boto_client("bedrock-runtime").converse(**request)
         except Exception as error:
             raise aws.translate(error, "the Bedrock chat model") from error
         blocks = response.get("output", {}).get("message", {}).get("content", [])
@@ -89,30 +102,16 @@ class BedrockConverseChatModel(BaseChatModel):
         return _result(text.strip(), int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
 
 
-class SageMakerChatModel(BaseChatModel):
+class SageMakerChatModel(_BotoChatModel):
     """Our fine-tuned model behind a SageMaker real-time endpoint (Messages API, see module doc)."""
 
     endpoint_name: str
-    max_tokens: int = 512
-    temperature: float = 0.0
-    read_timeout: float = 30.0
-    _client: Any = PrivateAttr(default=None)
-
-    def __init__(self, client: Any | None = None, **data: Any) -> None:
-        super().__init__(**data)
-        self._client = client
 
     @property
     def _llm_type(self) -> str:
         return "genai-stack-sagemaker-endpoint"
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def _call(self, messages: list[BaseMessage], stop: list[str] | None) -> ChatResult:
         body: dict[str, Any] = {
             "messages": [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages],
             "max_tokens": self.max_tokens,
@@ -120,9 +119,8 @@ class SageMakerChatModel(BaseChatModel):
         }
         if stop:
             body["stop"] = stop
-        client = self._client or aws.client("sagemaker-runtime", read_timeout=self.read_timeout)
         try:
-            response = client.invoke_endpoint(
+            response = self._boto_client("sagemaker-runtime").invoke_endpoint(
                 EndpointName=self.endpoint_name,
                 ContentType="application/json",
                 Accept="application/json",

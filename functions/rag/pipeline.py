@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -32,10 +32,10 @@ class Answer:
     sources: list[ScoredChunk]
     message_id: str
     conversation_id: str
-    grounded: bool
-    fallback: bool
     input_guardrails: GuardrailResult
-    output_guardrails: GuardrailResult | None
+    grounded: bool = False
+    fallback: bool = False
+    output_guardrails: GuardrailResult | None = None
     rephrase_of: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -86,20 +86,16 @@ class AnswerPipeline:
         checked_input = self.guardrails.check(question, Stage.INPUT)
         safe_question = checked_input.redacted_text
         previous = self.conversations.last_message(conversation_id)
+
+        def finish(text: str, sources: list[ScoredChunk], **outcome: Any) -> Answer:
+            answer = Answer(
+                text, sources, message_id, conversation_id, input_guardrails=checked_input, **outcome
+            )
+            return self._finish(answer, safe_question, previous, user_id, started)
+
         if not checked_input.allowed:
             metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
-            result = Answer(
-                BLOCKED_ANSWER,
-                [],
-                message_id,
-                conversation_id,
-                False,
-                False,
-                checked_input,
-                None,
-                timings_ms=timings,
-            )
-            return self._finish(result, safe_question, previous, user_id, started)
+            return finish(BLOCKED_ANSWER, [], timings_ms=timings)
 
         stage_started = time.perf_counter()
         retrieval = self.retriever.retrieve(safe_question)
@@ -112,19 +108,7 @@ class AnswerPipeline:
             )
         if not retrieval.confident:
             metrics.add_metric(name=MetricName.EMPTY_RETRIEVALS, unit=MetricUnit.Count, value=1)
-            result = Answer(
-                FALLBACK_ANSWER,
-                [],
-                message_id,
-                conversation_id,
-                False,
-                True,
-                checked_input,
-                None,
-                rephrase_of,
-                timings_ms=timings,
-            )
-            return self._finish(result, safe_question, previous, user_id, started)
+            return finish(FALLBACK_ANSWER, [], fallback=True, rephrase_of=rephrase_of, timings_ms=timings)
 
         stage_started = time.perf_counter()
         messages = grounded_answer_prompt().format_messages(
@@ -132,31 +116,26 @@ class AnswerPipeline:
         )
         reply = self.chat_model.invoke(messages)
         timings["generation"] = _elapsed_ms(stage_started)
-        usage = dict(reply.usage_metadata or {})
+        usage = {
+            key: int(value) for key, value in (reply.usage_metadata or {}).items() if isinstance(value, int)
+        }
 
         source_texts = [hit.chunk.text for hit in retrieval.hits]
         checked_output = self.guardrails.check(reply.text, Stage.OUTPUT, sources=source_texts)
         if not checked_output.allowed:
             metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
-            text = BLOCKED_ANSWER
-        else:
-            text = checked_output.redacted_text
+        text = checked_output.redacted_text if checked_output.allowed else BLOCKED_ANSWER
         fallback = text.strip() == FALLBACK_ANSWER
-        grounded = checked_output.allowed and not fallback and not checked_output.has("ungrounded")
-        result = Answer(
+        return finish(
             text,
             retrieval.hits,
-            message_id,
-            conversation_id,
-            grounded,
-            fallback,
-            checked_input,
-            checked_output,
-            rephrase_of,
-            {key: int(value) for key, value in usage.items() if isinstance(value, int)},
-            timings,
+            grounded=checked_output.allowed and not fallback and not checked_output.has("ungrounded"),
+            fallback=fallback,
+            output_guardrails=checked_output,
+            rephrase_of=rephrase_of,
+            usage=usage,
+            timings_ms=timings,
         )
-        return self._finish(result, safe_question, previous, user_id, started)
 
     def _rephrase_of(self, question: str, previous: MessageRecord | None) -> str | None:
         """The previous message's id when this question asks the same thing again in other words:
