@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from typing import Any
 
 import pytest
@@ -154,7 +155,7 @@ def test_state_machines_may_only_start_this_pipelines_jobs(default_stack: Synthe
 
 
 def test_jobs_install_the_training_extra_but_keep_the_images_torch() -> None:
-    requirements = training_requirements().splitlines()
+    names = [re.split(r"[<>=!~\[ ]", line)[0] for line in training_requirements().splitlines()]
 
-    assert "trl>=1.0" in requirements and "peft>=0.13" in requirements
-    assert not [line for line in requirements if line.startswith("torch")]
+    assert {"transformers", "peft", "trl"} <= set(names)
+    assert "torch" not in names
