@@ -36,6 +36,10 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
 	$(PIP) install --quiet -e '.[local,infra,training,launch,dev]'
 	touch $@ $(VENV)/.installed-local
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
+	$(PIP) install --quiet -e '.[bench]'
+	touch $@
+
 install: $(VENV)/.installed-local
 install-dev: $(VENV)/.installed-dev
 
@@ -64,6 +68,10 @@ test: lint
 synth: install-dev
 	CDK_OUTDIR=cdk.out $(PY) app.py
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
+
+# Every section of bench/ (see bench/run.py); the SciFact embeddings are cached in bench/results/cache/.
+bench: install-dev $(VENV)/.installed-bench
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR)

@@ -1,0 +1,278 @@
+"""Query latency without a language model: the whole `AnswerPipeline.answer` with the extractive
+model (input guardrails, query embedding, hybrid retrieval, confidence gate, prompt, answer, output
+guardrails, the message stored for feedback) at 1k, 10k and 100k chunks, beside a plain LangChain
+pipeline over the same chunks, vectors and embedder, timed query by query in turns.
+
+The stores hold SciFact abstracts with their cached MiniLM vectors. Beyond the 5,183 abstracts the
+corpus is replicated: copy n of an abstract keeps a random 90% of its words (seeded, so every text
+differs and BM25 sees realistic postings) and its vector gets Gaussian noise (sigma 0.016 per
+dimension, cosine about 0.95 to the original) and is re-normalised. The confidence gate is set to 0
+so that every query takes the full path; the LangChain pipeline has no gate.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from bench.common import Options, SkipSection, markdown_table, new_figure, p50_p99_ms, progress, save_figure
+from bench.scifact import corpus_vectors, load_scifact
+from functions.rag.documents import Chunk, ScoredChunk
+from functions.rag.embedded_store import EmbeddedVectorStore
+from functions.rag.minilm import MiniLMEmbedder
+from functions.rag.prompts import format_sources, grounded_answer_prompt
+from functions.services import Services
+from functions.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+    from langchain_core.runnables import Runnable
+
+WORD_KEEP = 0.9
+VECTOR_NOISE = 0.016
+WARM_UP = 5
+
+
+def replicate(
+    chunks: Sequence[Chunk], vectors: np.ndarray, size: int, seed: int = 0
+) -> tuple[list[Chunk], np.ndarray]:
+    """`size` chunks: the originals first, then perturbed copies (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    out_chunks = list(chunks[:size])
+    out_vectors = [vectors[: len(out_chunks)]]
+    copy = 0
+    while len(out_chunks) < size:
+        copy += 1
+        batch = min(len(chunks), size - len(out_chunks))
+        for chunk in chunks[:batch]:
+            words = chunk.text.split()
+            kept = [
+                word for word, keep in zip(words, rng.random(len(words)) < WORD_KEEP, strict=True) if keep
+            ]
+            out_chunks.append(
+                Chunk(
+                    chunk_id=f"{chunk.chunk_id}#{copy}",
+                    text=" ".join(kept),
+                    source=f"{chunk.source}#{copy}",
+                    title=chunk.title,
+                )
+            )
+        noisy = vectors[:batch] + rng.normal(0.0, VECTOR_NOISE, size=(batch, vectors.shape[1]))
+        out_vectors.append(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
+    return out_chunks, np.vstack(out_vectors).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    chunks: int
+    ours_s: list[float]
+    ours_retrieval_ms: list[float]
+    baseline_s: list[float]
+    ours_build_s: float
+    baseline_build_s: float
+
+
+def _ours(folder: Path, chunks: list[Chunk], vectors: np.ndarray) -> tuple[Callable[[str], Any], float]:
+    """The shipped pipeline over an embedded store built from `chunks`, and the build time."""
+    settings = Settings(data_dir=folder, min_relevance=0.0)
+    started = time.perf_counter()
+    builder = EmbeddedVectorStore(settings.index_dir, settings.embedding_dimension)
+    builder.add(chunks, vectors)
+    builder.flush()
+    build_s = time.perf_counter() - started
+    del builder
+    pipeline = Services(settings).pipeline
+    return pipeline.answer, build_s
+
+
+class MiniLMEmbeddings(Embeddings):
+    """The same MiniLM behind LangChain's `Embeddings` interface."""
+
+    def __init__(self, embedder: MiniLMEmbedder) -> None:
+        self._embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = self._embedder.embed_documents(texts).tolist()
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        vector: list[float] = self._embedder.embed_query(text).tolist()
+        return vector
+
+
+def baseline_store_name() -> str:
+    """Which LangChain vector store the baseline uses, or a SkipSection saying what to install."""
+    try:
+        import langchain_community.vectorstores  # noqa: F401
+    except ImportError as error:
+        raise SkipSection(
+            "the LangChain baseline needs langchain-community: pip install langchain-community"
+        ) from error
+    return "langchain-community `FAISS` (exact inner product, `IndexFlatIP`)"
+
+
+def _baseline(
+    chunks: list[Chunk], vectors: np.ndarray, embedder: MiniLMEmbedder, settings: Settings
+) -> tuple[Runnable[str, str], float]:
+    """What one would write with LangChain alone: retriever | prompt | model | parser."""
+    from langchain_community.vectorstores import FAISS
+    from langchain_community.vectorstores.utils import DistanceStrategy
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+    from functions.rag.extractive import ExtractiveChatModel
+
+    embeddings = MiniLMEmbeddings(embedder)
+    started = time.perf_counter()
+    store = FAISS.from_embeddings(
+        text_embeddings=[(c.text, v.tolist()) for c, v in zip(chunks, vectors, strict=True)],
+        embedding=embeddings,
+        metadatas=[{"title": c.title} for c in chunks],
+        distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
+    )
+    build_s = time.perf_counter() - started
+    chain = (
+        {
+            "sources": store.as_retriever(search_kwargs={"k": settings.top_k})
+            | RunnableLambda(_format_documents),
+            "question": RunnablePassthrough(),
+        }
+        | grounded_answer_prompt()
+        | ExtractiveChatModel(max_sentences=settings.max_answer_sentences)
+        | StrOutputParser()
+    )
+    return chain, build_s
+
+
+def _format_documents(documents: list[Document]) -> str:
+    """The numbered-source block both pipelines' prompt expects."""
+    return format_sources(
+        [
+            ScoredChunk(
+                Chunk(chunk_id="", text=d.page_content, source="", title=d.metadata["title"]), 0.0, 0.0
+            )
+            for d in documents
+        ]
+    )
+
+
+def _measure(
+    size: int,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    questions: list[str],
+    embedder: MiniLMEmbedder,
+) -> SizeResult:
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix=f"bench-latency-{size}-") as folder:
+        answer, ours_build = _ours(Path(folder), chunks, vectors)
+        chain, baseline_build = _baseline(chunks, vectors, embedder, settings)
+        for question in questions[:WARM_UP]:
+            answer(question)
+            chain.invoke(question)
+        ours, retrieval, baseline = [], [], []
+        for question in questions:
+            started = time.perf_counter()
+            result = answer(question)
+            ours.append(time.perf_counter() - started)
+            retrieval.append(result.timings_ms["retrieval"])
+            started = time.perf_counter()
+            chain.invoke(question)
+            baseline.append(time.perf_counter() - started)
+    return SizeResult(size, ours, retrieval, baseline, ours_build, baseline_build)
+
+
+def run(options: Options) -> str:
+    baseline_name = baseline_store_name()
+    scifact = load_scifact(options.scifact_dir())
+    embedder = MiniLMEmbedder()
+    vectors = corpus_vectors(scifact, embedder, options.cache_dir)
+    questions = list(scifact.queries.values())[: options.latency_queries]
+    results = []
+    for size in options.sizes:
+        progress(f"latency: {size:,} chunks, {len(questions)} queries through both pipelines")
+        chunks, size_vectors = replicate(scifact.chunks, vectors, size)
+        results.append(_measure(size, chunks, size_vectors, questions, embedder))
+    rows = []
+    for r in results:
+        ours_p50, ours_p99 = p50_p99_ms(r.ours_s)
+        base_p50, base_p99 = p50_p99_ms(r.baseline_s)
+        retrieval_p50 = float(np.median(r.ours_retrieval_ms))
+        rows.append(
+            (
+                f"{r.chunks:,}",
+                f"{ours_p50:.1f}",
+                f"{ours_p99:.1f}",
+                f"{retrieval_p50:.1f}",
+                f"{base_p50:.1f}",
+                f"{base_p99:.1f}",
+                f"{ours_p50 / base_p50:.2f}×",
+                f"{ours_p99 / base_p99:.2f}×",
+                f"{r.ours_build_s:.1f} / {r.baseline_build_s:.1f}",
+            )
+        )
+    _plot(options, results)
+    table = markdown_table(
+        [
+            "chunks",
+            "genai-stack p50 ms",
+            "p99 ms",
+            "of which retrieval p50 ms",
+            "LangChain p50 ms",
+            "p99 ms",
+            "ratio p50",
+            "ratio p99",
+            "index build s (ours / LangChain)",
+        ],
+        rows,
+    )
+    settings = Settings()
+    return (
+        f"{len(questions)} SciFact test claims per size after {WARM_UP} warm-up queries, one process, "
+        "the two pipelines taking turns query by query (so background load hits both alike).\n\n"
+        f"- **genai-stack**: `Services(Settings(min_relevance=0)).pipeline.answer(question)` over the "
+        f"embedded store (exact numpy dense + bm25s, weighted fusion `dense_weight` {settings.dense_weight}, "
+        f'pool {settings.candidate_pool}, `top_k` {settings.top_k}), extractive model; "retrieval" is its '
+        "own stage timing (query embedding + hybrid search).\n"
+        f"- **LangChain**: `{{sources: retriever | format, question}} | ChatPromptTemplate | model | "
+        f"StrOutputParser` with a `VectorStoreRetriever` (k={settings.top_k}) over {baseline_name}, the "
+        "same MiniLM for the query, the same prompt template and extractive model; no guardrails, no "
+        "BM25, nothing stored.\n"
+        "- Index build: ours tokenises and indexes BM25 and writes a versioned folder to disk (fsync); "
+        "FAISS only copies the vectors into memory. Vectors are precomputed for both.\n\n"
+        f"{table}\n\n"
+        "Ratio above 1 means genai-stack is slower. Above the 5,183 SciFact abstracts the corpus is "
+        f"replicated: each copy keeps a random {WORD_KEEP:.0%} of an abstract's words and a noisy, "
+        f"re-normalised copy of its vector (sigma {VECTOR_NOISE} per dimension, seed 0).\n\n"
+        + options.plot_link("latency.png", "p50 and p99 query latency against the number of chunks")
+    )
+
+
+def _plot(options: Options, results: list[SizeResult]) -> None:
+    figure = new_figure()
+    axes = figure.subplots()
+    sizes = [r.chunks for r in results]
+    for label, samples, color in (
+        ("genai-stack", [r.ours_s for r in results], "tab:blue"),
+        ("LangChain", [r.baseline_s for r in results], "tab:orange"),
+    ):
+        p50, p99 = zip(*(p50_p99_ms(s) for s in samples), strict=True)
+        axes.plot(sizes, p50, marker="o", color=color, label=f"{label} p50")
+        axes.plot(sizes, p99, marker="^", linestyle="--", color=color, label=f"{label} p99")
+    axes.set(
+        xscale="log",
+        xlabel="chunks in the store",
+        ylabel="ms per query",
+        title="Query latency without an LLM",
+    )
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    save_figure(figure, options, "latency.png")
