@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+Result = TypeVar("Result")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The shared data sets sit beside the checkout; they are read there, never copied in.
@@ -64,6 +68,25 @@ class Options:
 def progress(message: str) -> None:
     """A progress line on stderr; the report itself goes to docs/BENCHMARKS.md."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def in_fresh_process(
+    function: Callable[..., Result], *args: object, environment: Mapping[str, str] | None = None
+) -> Result:
+    """`function(*args)` in a newly started interpreter (with `environment` added to its variables),
+    so that its peak memory and thread pools are its own."""
+    added = dict(environment or {})
+    saved = {name: os.environ.get(name) for name in added}
+    os.environ.update(added)  # a spawned interpreter starts with the parent's environment
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(function, *args).result()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name)
+            else:
+                os.environ[name] = value
 
 
 def quiet_runtime() -> None:

@@ -10,12 +10,9 @@ the rates do not depend on the count, and the whole corpus would take minutes on
 
 from __future__ import annotations
 
-import multiprocessing
-import resource
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from bench.common import (
     SAMPLE_KB,
     Options,
     SkipSection,
+    in_fresh_process,
     markdown_table,
     progress,
     quiet_runtime,
@@ -77,7 +75,12 @@ def public_values(path: Path = PUBLIC_VALUES) -> tuple[str, ...]:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
+    """This process's resident-memory high-water mark (Linux). Not `getrusage`: its maximum survives
+    `exec`, so a process spawned by a big one would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status: peak memory is measured on Linux only")
 
 
 def ingest_in_this_process(corpus: Path, data_dir: Path, pii_allow: tuple[str, ...]) -> IngestRun:
@@ -99,11 +102,8 @@ def ingest_in_this_process(corpus: Path, data_dir: Path, pii_allow: tuple[str, .
 
 
 def _ingest(corpus: Path, pii_allow: tuple[str, ...]) -> IngestRun:
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir,
-        ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool,
-    ):
-        return pool.submit(ingest_in_this_process, corpus, Path(data_dir), pii_allow).result()
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
+        return in_fresh_process(ingest_in_this_process, corpus, Path(data_dir), pii_allow)
 
 
 def write_markdown(options: Options, folder: Path) -> int:
