@@ -84,10 +84,12 @@ def _requirements() -> list[Path]:
 
 
 def _key(*parts: str) -> str:
-    digest = hashlib.sha256("\0".join(parts).encode())
-    for path in _requirements():
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
+def _requirements_key(*parts: str) -> str:
+    """A key that changes with `parts` and with any layer's requirements."""
+    return _key(*parts, *(path.read_text(encoding="utf-8") for path in _requirements()))
 
 
 def _pip_target(target: Path, arguments: list[str]) -> Path:
@@ -156,7 +158,7 @@ def build_bundle(cache_dir: Path) -> Bundle:
         FUNCTION_PACKAGE, function / "functions", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     requirement_args = [arg for path in _requirements() for arg in ("--requirement", str(path))]
-    layer = _pip_target(root / f"layer-host-{_key(sys.version)}", requirement_args)
+    layer = _pip_target(root / f"layer-host-{_requirements_key(sys.version)}", requirement_args)
     for name in RUNTIME_PROVIDED:
         for path in [layer / name, *layer.glob(f"{name}-*.dist-info")]:
             shutil.rmtree(path, ignore_errors=True)
@@ -174,7 +176,7 @@ def lambda_layer_bytes(cache_dir: Path) -> int:
 
     total = 0
     for requirements in _requirements():
-        name = f"layer-{requirements.parent.name}-{_key(PYTHON_VERSION, *PLATFORMS)}"
+        name = f"layer-{requirements.parent.name}-{_requirements_key(PYTHON_VERSION, *PLATFORMS)}"
         target = _bundle_root(cache_dir) / name
         if not target.is_dir():
             staging = target.with_name(target.name + ".tmp")
