@@ -129,7 +129,7 @@ def bench_pretrain(shape: Shape, device: torch.device, peak: float | None, steps
 def bench_lora(shape: Shape, device: torch.device, steps: int, quantized: bool) -> dict[str, Any]:
     """Forward, backward and AdamW step of a rank-16 adapter on every linear layer."""
     from peft import get_peft_model
-    from transformers import BitsAndBytesConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, LlamaForCausalLM
 
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     torch.manual_seed(0)
@@ -140,7 +140,7 @@ def bench_lora(shape: Shape, device: torch.device, steps: int, quantized: bool) 
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype,
         )
-        full = LlamaForCausalLM(shape.config()).to(dtype)
+        full = AutoModelForCausalLM.from_config(shape.config(), dtype=dtype)
         parameters = sum(p.numel() for p in full.parameters())
         with tempfile.TemporaryDirectory() as saved:
             full.save_pretrained(saved)
@@ -150,9 +150,11 @@ def bench_lora(shape: Shape, device: torch.device, steps: int, quantized: bool) 
             )
     else:
         with device:
-            base = LlamaForCausalLM(shape.config()).to(dtype)
+            base = AutoModelForCausalLM.from_config(shape.config(), dtype=dtype)
         parameters = sum(p.numel() for p in base.parameters())
-    model = get_peft_model(base, peft_config(LoraArguments(lora_r=16, lora_alpha=32)))
+    adapter = peft_config(LoraArguments(lora_r=16, lora_alpha=32))
+    assert adapter is not None  # use_lora defaults to True
+    model = get_peft_model(base, adapter)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4)
     batch = torch.randint(0, shape.vocab_size, (shape.micro_batch_size, shape.seq_length), device=device)

@@ -30,8 +30,11 @@ from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
 from functions.text import content_terms, split_sentences, words
 
 _QUANTITY_QUESTION = re.compile(
-    r"\b(how (much|many|long|soon|late|early)|when|what time|cost|price|fee)\b", re.I
+    r"\b(how (much|many|long|soon|late|early|often|far)|when|what time|cost|price|fee)\b", re.I
 )
+# "long" in "how long" asks for a duration, it is not a topic: left in, it made "How long the
+# money takes depends on how you paid" the answer to "How long do I have to return an item?".
+_QUESTION_FORM = re.compile(r"\bhow (much|many|long|soon|late|early|often|far)\b", re.I)
 _RANK_DISCOUNT = 0.15
 _COMPANION_RATIO = 0.6
 
@@ -113,7 +116,7 @@ def _score_sentences(question: str, sources: Sequence[PromptSource]) -> list[_Ca
     def idf(term: str) -> float:
         return math.log(1.0 + total / (1 + document_frequency[term]))
 
-    question_terms = set(content_terms(question))
+    question_terms = set(content_terms(_QUESTION_FORM.sub(" ", question)))
     question_weight = sum(idf(term) for term in question_terms) or 1.0
     wants_quantity = bool(_QUANTITY_QUESTION.search(question))
 

@@ -40,6 +40,16 @@ def test_answers_with_the_best_supporting_sentence_and_cites_it() -> None:
     assert answer == "Summit members get 60 days. [1]"
 
 
+def test_how_long_asks_for_a_duration_not_for_the_word_long() -> None:
+    refund_timing = hit(
+        "How long the money takes to reach you depends on how you paid. "
+        "Refunds are issued within 3 business days.",
+        source="kb/refunds.md",
+    )
+    answer = ask("How long do I have to return an item?", refund_timing, RETURNS)
+    assert answer.startswith("You can return unworn items within 45 days of delivery.")
+
+
 def test_reads_table_rows_with_their_column_names() -> None:
     answer = ask("How much is express shipping to the EU?", SHIPPING, RETURNS)
     assert "Region: EU; Standard: €4.95; Express: €12.95. [1]" in answer
