@@ -7,7 +7,7 @@ import os
 import platform
 import statistics
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,23 +70,11 @@ def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def in_fresh_process(
-    function: Callable[..., Result], *args: object, environment: Mapping[str, str] | None = None
-) -> Result:
-    """`function(*args)` in a newly started interpreter (with `environment` added to its variables),
-    so that its peak memory and thread pools are its own."""
-    added = dict(environment or {})
-    saved = {name: os.environ.get(name) for name in added}
-    os.environ.update(added)  # a spawned interpreter starts with the parent's environment
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(function, *args).result()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name)
-            else:
-                os.environ[name] = value
+def in_fresh_process(function: Callable[..., Result], *args: object) -> Result:
+    """`function(*args)` in a newly started interpreter, so that its peak memory and thread pools
+    are its own."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
 
 
 def quiet_runtime() -> None:

@@ -43,6 +43,19 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+def hold_blas_to_one_thread() -> None:
+    """Limit numpy's BLAS to one thread for the whole process.
+
+    The dense search is one matrix-vector product, bound by memory, not compute. With the default
+    pool, OpenBLAS leaves its threads spinning after each product, and they take the cores from
+    torch while it embeds the next query: on two cores the p50 at 10k chunks went from 37 ms to 98
+    ms (docs/BENCHMARKS.md). threadpoolctl is the maintained way to set this after numpy is loaded.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
     """Lower-case word tokens, English stop words removed, Snowball-stemmed (bm25s defaults)."""
     import bm25s
@@ -89,6 +102,7 @@ class EmbeddedVectorStore:
         self.directory = Path(directory)
         self.dimension = dimension
         self._lock = threading.Lock()
+        hold_blas_to_one_thread()
         self._stemmer = _stemmer()
         self._current_stat: tuple[int, int] | None = None
         self._snapshot = self._empty_snapshot()

@@ -120,3 +120,13 @@ def test_an_index_built_with_another_embedder_is_refused(store: EmbeddedVectorSt
 def test_empty_store_finds_nothing(tmp_path: Path) -> None:
     store = EmbeddedVectorStore(tmp_path / "empty", EMBEDDER.dimension)
     assert store.count() == 0 and search(store, "returns") == []
+
+
+def test_numpy_blas_is_held_to_one_thread(tmp_path: Path) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):  # restored after the test
+        EmbeddedVectorStore(tmp_path / "index", dimension=8)
+        pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert pools, "numpy should have loaded a BLAS library"
+        assert {pool["num_threads"] for pool in pools} == {1}
