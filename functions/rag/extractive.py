@@ -6,9 +6,10 @@ every sentence it returns is copied from a source, which makes it the safe defau
 fine-tuned or hosted model is configured.
 
 Sentence choice: each sentence of each source scores the IDF-weighted share of the question's
-content terms it contains, discounted by the source's retrieval rank. The best sentence leads (with
-the next one when it is a lead-in ending in a colon), and other sentences join when they score
-close to the best. Without any overlap (a paraphrased question) the top
+content terms it contains, plus a bonus when it holds the kind of answer the question asks for (a
+duration for "how long", an amount for "how much"), discounted by the source's retrieval rank. The
+best sentence leads (with the next one when it is a lead-in ending in a colon), and other sentences
+join when they score close to the best. Without any overlap (a paraphrased question) the top
 source's opening sentences are used: retrieval already judged that source the most relevant.
 """
 
@@ -29,9 +30,34 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
 from functions.text import content_terms, split_sentences, words
 
-_QUANTITY_QUESTION = re.compile(
-    r"\b(how (much|many|long|soon|late|early|often|far)|when|what time|cost|price|fee)\b", re.I
+# What kind of answer a question asks for, and how a sentence that holds one looks. A sentence
+# with the right kind of answer gets a bonus on top of its term coverage.
+_ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (  # durations and deadlines
+        re.compile(
+            r"\bhow (long|soon|late|early|often|much (later|longer|sooner|earlier))\b|^\s*when\b"
+            r"|\bwhen (will|would|do|does|did|is|are|can|should)\b|\bwhat time\b|\bby what date\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b\d+(\s*(-|to|–)\s*\d+)?\s*(business |working |calendar )?"
+            r"(minute|hour|day|week|month|year)s?\b|\b(midnight|noon|\d{1,2}(:\d\d)?\s*[ap]m)\b",
+            re.I,
+        ),
+    ),
+    (  # money
+        re.compile(
+            r"\bhow much\b(?! (later|longer|sooner|earlier))|\b(cost|price|fee|charge|bonus|discount)s?\b",
+            re.I,
+        ),
+        re.compile(r"[$€£]\s?\d|\d\s?%|\d\s?(percent|usd|eur|gbp)\b", re.I),
+    ),
+    (  # counts and other quantities
+        re.compile(r"\bhow (many|far)\b", re.I),
+        re.compile(r"\d"),
+    ),
 )
+_ANSWER_TYPE_BONUS = 0.15
 # "long" in "how long" asks for a duration, it is not a topic: left in, it made "How long the
 # money takes depends on how you paid" the answer to "How long do I have to return an item?".
 _QUESTION_FORM = re.compile(r"\bhow (much|many|long|soon|late|early|often|far)\b", re.I)
@@ -118,13 +144,13 @@ def _score_sentences(question: str, sources: Sequence[PromptSource]) -> list[_Ca
 
     question_terms = set(content_terms(_QUESTION_FORM.sub(" ", question)))
     question_weight = sum(idf(term) for term in question_terms) or 1.0
-    wants_quantity = bool(_QUANTITY_QUESTION.search(question))
+    answer_shapes = [shape for asks, shape in _ANSWER_TYPES if asks.search(question)]
 
     candidates = []
     for (number, position, text), terms in zip(sentences, terms_of, strict=True):
         coverage = sum(idf(term) for term in question_terms & terms) / question_weight
-        if coverage and wants_quantity and any(ch.isdigit() for ch in text):
-            coverage += 0.1
+        if coverage and any(shape.search(text) for shape in answer_shapes):
+            coverage += _ANSWER_TYPE_BONUS
         score = coverage / (1.0 + _RANK_DISCOUNT * (number - 1))
         candidates.append(_Candidate(number, position, text, round(score, 6)))
     return candidates

@@ -50,6 +50,24 @@ def test_how_long_asks_for_a_duration_not_for_the_word_long() -> None:
     assert answer.startswith("You can return unworn items within 45 days of delivery.")
 
 
+def test_a_sentence_with_the_kind_of_answer_asked_for_wins() -> None:
+    def best_sentence(question: str, text: str) -> str:
+        messages = grounded_answer_prompt().format_messages(
+            sources=format_sources([hit(text)]), question=question
+        )
+        return ExtractiveChatModel(max_sentences=1).invoke(messages).text
+
+    # Each pair shares the same question terms; only the kind of answer tells them apart.
+    returns = "Worn items may be sent back to you at your cost. Most items can be sent back within 45 days."
+    assert best_sentence("How long do I have to send a jacket back?", returns) == (
+        "Most items can be sent back within 45 days. [1]"
+    )
+    credit = "You can choose store credit when you start the return. Store credit comes with a 10% bonus."
+    assert best_sentence("How much extra do I get with store credit?", credit) == (
+        "Store credit comes with a 10% bonus. [1]"
+    )
+
+
 def test_reads_table_rows_with_their_column_names() -> None:
     answer = ask("How much is express shipping to the EU?", SHIPPING, RETURNS)
     assert "Region: EU; Standard: €4.95; Express: €12.95. [1]" in answer
