@@ -57,3 +57,29 @@ def test_the_local_checkpoint_chat_model_serves_it(model_dir: Path) -> None:
     reply = chat.invoke([HumanMessage("How do I return an item?")])
     assert isinstance(reply.content, str)
     assert reply.usage_metadata is not None and 0 < reply.usage_metadata["output_tokens"] <= 4
+
+
+def test_a_prompt_longer_than_the_context_window_is_cut_to_fit(pretrained: Path) -> None:
+    from langchain_core.messages import HumanMessage
+    from transformers import AutoConfig
+
+    from functions.rag.local_checkpoint import LocalCheckpointChatModel
+
+    window = AutoConfig.from_pretrained(pretrained).max_position_embeddings
+    chat = LocalCheckpointChatModel(checkpoint_dir=pretrained, max_new_tokens=4 * window)
+    long_question = "Can I return my boots? " * window
+    reply = chat.invoke([HumanMessage(long_question)])
+    usage = reply.usage_metadata
+    assert usage is not None
+    assert usage["input_tokens"] == window - window // 2  # the prompt's share of the window
+    assert 0 < usage["output_tokens"] <= window // 2
+
+
+def test_shortening_keeps_the_instructions_and_the_question() -> None:
+    import torch
+
+    from functions.rag.local_checkpoint import keep_head_and_tail
+
+    tokens = torch.arange(100).unsqueeze(0)
+    assert keep_head_and_tail(tokens, 8).tolist() == [[0, 1, 2, 3, 4, 5, 98, 99]]
+    assert keep_head_and_tail(tokens, 3).tolist() == [[0, 1, 2]]
