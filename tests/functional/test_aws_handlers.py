@@ -67,12 +67,32 @@ class FakeBedrockRuntime:
         }
 
 
+class RacingTurnWriter:
+    """A botocore hook that, when armed, lets another request write the same conversation turn
+    just before the handler's own PutItem reaches DynamoDB: the race two concurrent requests in
+    one conversation run, made deterministic."""
+
+    def __init__(self) -> None:
+        self.armed = False
+
+    def __call__(self, params: dict[str, Any], **_: Any) -> None:
+        if not self.armed:
+            return
+        self.armed = False
+        item = json.loads(params["body"])["Item"]
+        racing = {**item, DynamoDBLayout.MESSAGE_KEY: {"S": "the-other-request"}}
+        boto3.client("dynamodb", region_name=REGION).put_item(TableName="conversations", Item=racing)
+
+
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         patch.setenv("AWS_DEFAULT_REGION", REGION)
         patch.setenv("AWS_ACCESS_KEY_ID", "testing")
         patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        boto3.setup_default_session()  # dropped again at the end of the module
+        race = RacingTurnWriter()  # clients copy the session's hooks when created: register first
+        boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.PutItem", race)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         key = DynamoDBLayout
         dynamodb.create_table(
@@ -167,8 +187,10 @@ def cloud() -> Iterator[dict[str, Any]]:
             "cluster": FakeConnection.cluster,
             "inbox": inbox,
             "sqs": sqs,
+            "race": race,
         }
         aws.reset_clients()
+        boto3.DEFAULT_SESSION = None
     get_settings.cache_clear()
 
 
@@ -252,6 +274,32 @@ def test_bedrock_throttle_is_a_503(ingested: dict[str, Any], cloud: dict[str, An
     finally:
         cloud["bedrock"].throttle = False
     assert status == 503 and "Bedrock embedding model is unavailable" in body["error"]["message"]
+
+
+def test_a_turn_written_by_a_racing_request_is_a_409_logged_and_counted(
+    ingested: dict[str, Any],
+    cloud: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, first = http(cloud, "query", "/v1/query", {"question": "How many days to return jackets?"})
+    cloud["race"].armed = True
+    status, body = http(
+        cloud,
+        "query",
+        "/v1/query",
+        {"question": "And for shoes?", "conversation_id": first["conversation_id"]},
+    )
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+    assert "changed by another request" in body["error"]["message"]
+    assert '"Conflicts":[1.0]' in capsys.readouterr().out
+    assert "request failed" in caplog.messages
+    turn = (
+        boto3.resource("dynamodb")
+        .Table("conversations")
+        .get_item(Key={"conversation_id": first["conversation_id"], "turn": 2})["Item"]
+    )
+    assert turn["message_id"] == "the-other-request"  # the other request's turn is kept
 
 
 def test_failed_escalation_keeps_the_feedback(ingested: dict[str, Any], cloud: dict[str, Any]) -> None:
