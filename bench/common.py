@@ -78,10 +78,12 @@ def in_fresh_process(function: Callable[..., Result], *args: object) -> Result:
 
 
 def quiet_runtime() -> None:
-    """The runtime logs at WARNING, as `genai-stack` does outside `serve`: no line per query."""
+    """The runtime logs at WARNING and prints no EMF metrics, as `genai-stack` does outside
+    `serve`: no line per query."""
     from functions.observability import logger
 
     logger.setLevel("WARNING")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 
 
 def labelled_sets() -> dict[str, Path]:

@@ -288,8 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from functions.errors import GenAiStackError
     from functions.observability import logger
 
-    # Terminal output is the answer or the report; the server keeps its per-request log lines.
-    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO" if args.command == "serve" else "WARNING"))
+    # Terminal output is the answer or the report; the server keeps its per-request log lines and
+    # EMF metrics. Elsewhere Powertools would print EMF to stdout once a metric holds 100 values,
+    # into the middle of `eval` or `ask --json` output.
+    serving = args.command == "serve"
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO" if serving else "WARNING"))
+    if not serving:
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
     func: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -2,15 +2,34 @@
 
 In Lambda, metrics are flushed as CloudWatch EMF by the handler decorator; the local server
 flushes them after each request, so the same EMF lines appear in its log. The tracer switches
-itself off outside Lambda.
+itself off outside Lambda. The other commands of `genai-stack` switch metrics off
+(`POWERTOOLS_METRICS_DISABLED`): their output is the answer or the report.
 """
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricResolution, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from functions.contract import METRICS_NAMESPACE, SERVICE_NAME
 
+
+class _SwitchableMetrics(Metrics):
+    """Powertools' Metrics, with `POWERTOOLS_METRICS_DISABLED` honoured when values are added.
+
+    Powertools 3 checks the switch only in `flush_metrics`: `add_metric` still prints the set once
+    a metric holds 100 values, which put an EMF line into `genai-stack eval`'s JSON report, and a
+    disabled set that is never flushed would only grow.
+    """
+
+    def add_metric(
+        self, name: str, unit: MetricUnit | str, value: float, resolution: MetricResolution | int = 60
+    ) -> None:
+        if not is_metrics_disabled():
+            super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+
+
 logger = Logger(service=SERVICE_NAME)
 tracer = Tracer(service=SERVICE_NAME)
-metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+metrics = _SwitchableMetrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)

@@ -18,6 +18,8 @@ def hashing_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
     embedder = HashingEmbedder()
     monkeypatch.setattr(Services, "embedder", property(lambda self: embedder))
     monkeypatch.setenv("GENAI_STACK_MIN_RELEVANCE", "0.2")
+    # main() switches metrics off outside `serve`; the switch must not outlive the test
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -84,3 +86,13 @@ def test_invalid_configuration_names_the_setting(
     monkeypatch.setenv("GENAI_STACK_TOP_K", "zero")
     code, _, err = run(capsys, "ask", "hi", "--data-dir", str(tmp_path))
     assert code == EXIT_USAGE and "invalid configuration: top_k" in err
+
+
+def test_eval_output_is_the_report_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(tmp_path / "data")
+    run(capsys, "ingest", str(MINI_KB), "--data-dir", data, "--quiet")
+    question = {"question": "How long is the warranty on tents?", "doc": "warranty.txt", "kind": "direct"}
+    questions = tmp_path / "questions.jsonl"  # enough for Powertools to flush 100 metric values
+    questions.write_text("".join(json.dumps({"id": f"q{n}", **question}) + "\n" for n in range(120)))
+    code, out, _ = run(capsys, "eval", "--data-dir", data, "--questions", str(questions))
+    assert code == EXIT_OK and json.loads(out)["questions"] == 120

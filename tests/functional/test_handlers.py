@@ -28,6 +28,7 @@ def handlers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Han
     with pytest.MonkeyPatch.context() as env:
         env.setenv(EnvVar.DATA_DIR, str(data_dir))
         env.setenv("GENAI_STACK_PII_ALLOWLIST", json.dumps([SUPPORT_DOMAIN]))
+        env.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # main() would switch off the EMF under test
         assert main(["ingest", str(MINI_KB), "--quiet"]) == 0
         get_settings.cache_clear()
         modules = {}
