@@ -167,7 +167,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = services.sqlite
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with args.output.open("w", encoding="utf-8") as out:
-        count = write_jsonl(build_interactions(store, store, store.human_answers()), out)
+        interactions = build_interactions(
+            store, store, store.human_answers(), pseudonym_key=services.pseudonym_key
+        )
+        count = write_jsonl(interactions, out)
     print(f"{count} interactions written to {args.output}")
     return EXIT_OK
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
-from functions.contract import ChatModelKind, EmbedderKind, StoreKind, VectorStoreKind
+from functions.contract import ChatModelKind, EmbedderKind, EnvVar, StoreKind, VectorStoreKind
 from functions.settings import Settings
 
 if TYPE_CHECKING:
@@ -159,6 +159,21 @@ class Services:
             assert settings.escalation_topic_arn is not None  # enforced by Settings
             return SnsEscalation(settings.escalation_topic_arn)
         return self.sqlite
+
+    @cached_property
+    def pseudonym_key(self) -> bytes:
+        """The key of the user-id pseudonyms in the training export (`functions.feedback.pseudonyms`)."""
+        from functions.feedback import pseudonyms
+
+        settings = self.settings
+        if settings.pseudonym_secret_arn:
+            return pseudonyms.secret_key(settings.pseudonym_secret_arn)
+        if settings.store is StoreKind.DYNAMODB:
+            raise ValueError(
+                f"{EnvVar.PSEUDONYM_SECRET_ARN} must be set to export from DynamoDB: a key made in "
+                "the function's /tmp would change with every execution environment"
+            )
+        return pseudonyms.local_key(settings.data_dir)
 
     @cached_property
     def pipeline(self) -> AnswerPipeline:

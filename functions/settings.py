@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     escalation_topic_arn: str | None = None
     documents_bucket: str | None = None
     training_data_bucket: str | None = None
+    pseudonym_secret_arn: str | None = None
     retention_days: int = Field(default=365, ge=1, le=3650)
     idempotency_table: str | None = None
     embedding_dimension: int = Field(default=EMBEDDING_DIMENSION, ge=1, le=16000)

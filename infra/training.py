@@ -28,11 +28,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from functions.contract import handler_path
+from functions.contract import EnvVar, handler_path
 from infra.config import ServingConfig, TrainingConfig
 from infra.data import DataStores
 from infra.lambdas import REPO_ROOT, FunctionFactory, package_asset
@@ -139,6 +140,9 @@ class TrainingPipeline(Construct):
         data.grant_table(data.conversations, self.export, write=False)
         data.grant_table(data.feedback, self.export, write=False)
         data.grant_write_objects(data.training_data, self.export, key_pattern="exports/*")
+        self.pseudonym_key = self._build_pseudonym_key(data)
+        self.pseudonym_key.grant_read(self.export)
+        self.export.add_environment(EnvVar.PSEUDONYM_SECRET_ARN, self.pseudonym_key.secret_arn)
         self.gate = functions.build(
             self,
             "PromotionGate",
@@ -176,6 +180,26 @@ class TrainingPipeline(Construct):
         return self._uri(f"s3://{self.data.models.bucket_name}/jobs/{{}}-{step}/output/model/{path}")
 
     # --- roles ------------------------------------------------------------------------------------
+
+    def _build_pseudonym_key(self, data: DataStores) -> secretsmanager.Secret:
+        """The key of the user-id HMAC in the training export (functions.feedback.pseudonyms)."""
+        secret = secretsmanager.Secret(
+            self,
+            "PseudonymKey",
+            description="genai-stack: HMAC key that pseudonymises user ids in training exports",
+            encryption_key=data.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=data.removal_policy,
+        )
+        acknowledge(
+            secret,
+            "SMG4",
+            reason="a pseudonymisation key must stay the same: rotating it would give every user a "
+            "new pseudonym and unlink their records across training exports",
+        )
+        return secret
 
     def _build_training_role(self) -> iam.Role:
         """The jobs may read their code and inputs, write their outputs, log, and pull the image."""

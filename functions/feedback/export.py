@@ -2,32 +2,28 @@
 `functions.contract.InteractionRecord` JSON lines, the input of `training_jobs.data`.
 
 Text is redacted once more on the way out (defence in depth: comments are free text) and user
-ids are replaced by a keyed hash, so the training data carries no direct identifiers.
+ids are replaced by a keyed hash (`functions.feedback.pseudonyms`), so the training data carries no
+direct identifiers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO
 
 from functions.contract import InteractionRecord
 from functions.feedback.ports import ConversationStore, FeedbackStore
+from functions.feedback.pseudonyms import pseudonymise
 from functions.guardrails.pii import redact_pii
-
-
-def pseudonymise(user_id: str | None, salt: str) -> str | None:
-    if user_id is None:
-        return None
-    return hashlib.sha256(f"{salt}\x00{user_id}".encode()).hexdigest()[:32]
 
 
 def build_interactions(
     conversations: ConversationStore,
     feedback: FeedbackStore,
     human_answers: Mapping[str, str] | None = None,
-    salt: str = "",
+    *,
+    pseudonym_key: bytes,
 ) -> Iterator[InteractionRecord]:
     """One record per answered (not blocked) message, oldest first."""
     human_answers = human_answers or {}
@@ -39,7 +35,7 @@ def build_interactions(
         yield {
             "message_id": message.message_id,
             "conversation_id": message.conversation_id,
-            "user_id": pseudonymise(message.user_id, salt),
+            "user_id": pseudonymise(message.user_id, pseudonym_key),
             "turn": message.turn,
             "question": redact_pii(message.question),
             "answer": message.answer,

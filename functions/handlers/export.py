@@ -25,10 +25,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise ValueError("GENAI_STACK_TRAINING_DATA_BUCKET is not set")
     key = f"{str(event.get('prefix', 'exports/')).rstrip('/')}/interactions.jsonl"
     buffer = io.StringIO()
-    salt = services.settings.conversations_table or ""
-    count = write_jsonl(
-        build_interactions(services.conversations, services.feedback_store, salt=salt), buffer
+    interactions = build_interactions(
+        services.conversations, services.feedback_store, pseudonym_key=services.pseudonym_key
     )
+    count = write_jsonl(interactions, buffer)
     aws.client("s3").put_object(
         Bucket=bucket, Key=key, Body=buffer.getvalue().encode(), ContentType="application/x-ndjson"
     )

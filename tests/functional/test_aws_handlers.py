@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from functions import aws
 from functions.contract import DynamoDBLayout, EnvVar
+from functions.feedback.pseudonyms import pseudonymise
 from functions.rag.extractive import ExtractiveChatModel
 from functions.settings import get_settings
 from tests.fake_opensearch import FakeCluster, FakeConnection, timeout
@@ -32,6 +33,7 @@ DOCUMENTS = {
     "policies/shipping.md": "# Shipping\n\n## Express\n\nExpress delivery takes one business day and costs $14.95.\n",
     "policies/broken.json": "[{not json",
 }
+PSEUDONYM_KEY = "a-key-only-the-export-function-can-read"
 
 
 class FakeBedrockRuntime:
@@ -127,6 +129,9 @@ def cloud() -> Iterator[dict[str, Any]]:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         for name, text in DOCUMENTS.items():
             s3.put_object(Bucket="documents", Key=name, Body=text.encode())
+        pseudonym_secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="pseudonym-key", SecretString=PSEUDONYM_KEY
+        )["ARN"]
         sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
         topic = sns.create_topic(Name="escalations")["TopicArn"]
         inbox = sqs.create_queue(QueueName="support-inbox")["QueueUrl"]
@@ -151,6 +156,7 @@ def cloud() -> Iterator[dict[str, Any]]:
             EnvVar.ESCALATION_TOPIC_ARN: topic,
             EnvVar.DOCUMENTS_BUCKET: "documents",
             EnvVar.TRAINING_DATA_BUCKET: "training-data",
+            EnvVar.PSEUDONYM_SECRET_ARN: pseudonym_secret,
             "GENAI_STACK_MIN_RELEVANCE": "0.2",
         }
         for name, value in environment.items():
@@ -328,4 +334,5 @@ def test_export_writes_the_interactions_to_the_training_bucket(
     )
     records = [json.loads(line) for line in raw.decode().splitlines()]
     assert any(r["rating"] == "down" and r["escalated"] for r in records)
-    assert all(r["user_id"] != "u-1" for r in records)
+    assert pseudonymise("u-1", PSEUDONYM_KEY.encode()) in {r["user_id"] for r in records}
+    assert "u-1" not in raw.decode()

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from functions.feedback.export import build_interactions, write_jsonl
+from functions.feedback.pseudonyms import KEY_FILE, local_key, pseudonymise
 from functions.services import Services
+from functions.settings import Settings
 from training_jobs.data.builders import BuildOptions, build_datasets
 
 
@@ -38,13 +42,15 @@ def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
     )
 
     store = services.sqlite
-    records = {r["message_id"]: r for r in build_interactions(store, store, store.human_answers(), salt="s")}
+    exported = build_interactions(store, store, store.human_answers(), pseudonym_key=services.pseudonym_key)
+    records = {r["message_id"]: r for r in exported}
     assert len(records) == 4
     assert records[liked["message_id"]]["rating"] == "up"
     assert records[first["message_id"]]["rephrased"] is True
     down = records[disliked["message_id"]]
     assert (down["rating"], down["escalated"], down["comment"]) == ("down", True, "write to me at [EMAIL]")
-    assert all(r["user_id"] not in (None, "jane-42") and len(r["user_id"]) == 32 for r in records.values())
+    assert {r["user_id"] for r in records.values()} == {pseudonymise("jane-42", services.pseudonym_key)}
+    assert "jane-42" not in json.dumps(records)
     assert down["sources"][0]["source"] == "mini_kb/returns.md"
 
 
@@ -56,8 +62,36 @@ def test_training_builder_reads_the_export(client: TestClient, services: Service
 
     buffer = io.StringIO()
     store = services.sqlite
-    assert write_jsonl(build_interactions(store, store), buffer) == 2
+    assert write_jsonl(build_interactions(store, store, pseudonym_key=b"key"), buffer) == 2
     records = [json.loads(line) for line in buffer.getvalue().splitlines()]
     built = build_datasets(records, [], BuildOptions(eval_fraction=0.0))
     assert built.card["records"] == 2
     assert built.sft["train"] and built.sft["train"][0]["messages"][0]["role"] == "user"
+
+
+def test_the_local_pseudonym_key_is_random_private_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    key = local_key(tmp_path / "a")
+    assert len(key) == 32 and (tmp_path / "a" / KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert local_key(tmp_path / "a") == key  # the same user keeps one pseudonym across exports
+    assert local_key(tmp_path / "b") != key
+
+
+def test_pseudonyms_depend_on_the_key() -> None:
+    assert pseudonymise("jane-42", b"one") == pseudonymise("jane-42", b"one")
+    assert pseudonymise("jane-42", b"one") != pseudonymise("jane-42", b"two")
+    assert pseudonymise(None, b"one") is None
+
+
+def test_exporting_from_dynamodb_needs_the_secret(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        store="dynamodb",
+        conversations_table="conversations",
+        feedback_table="feedback",
+        escalation_topic_arn="arn:aws:sns:eu-west-1:123456789012:escalations",
+        idempotency_table="idempotency",
+    )
+    with pytest.raises(ValueError, match="GENAI_STACK_PSEUDONYM_SECRET_ARN must be set"):
+        _ = Services(settings).pseudonym_key
+    assert not (tmp_path / KEY_FILE).exists()

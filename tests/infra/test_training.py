@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from functions.contract import EnvVar
 from infra.training import CURRENT_MODEL_KEY, training_requirements
 from tests.infra.conftest import Synthesized
 
@@ -159,3 +160,24 @@ def test_jobs_install_the_training_extra_but_keep_the_images_torch() -> None:
 
     assert {"transformers", "peft", "trl"} <= set(names)
     assert "torch" not in names
+
+
+def test_only_the_export_function_reads_the_pseudonym_key(default_stack: Synthesized) -> None:
+    ((secret_id, secret),) = default_stack.resources("AWS::SecretsManager::Secret").items()
+    assert secret["Properties"]["KmsKeyId"] and secret["Properties"]["GenerateSecretString"]
+    readers = {
+        function_id
+        for function_id, function in default_stack.resources("AWS::Lambda::Function").items()
+        if function["Properties"].get("Environment", {}).get("Variables", {}).get(EnvVar.PSEUDONYM_SECRET_ARN)
+        == {"Ref": secret_id}
+    }
+    assert len(readers) == 1 and next(iter(readers)).startswith("TrainingExport")
+    grants = [
+        (policy_id, statement)
+        for policy_id, policy in default_stack.resources("AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in statement["Action"]
+    ]
+    assert len(grants) == 1
+    policy_id, statement = grants[0]
+    assert policy_id.startswith("TrainingExportRole") and statement["Resource"] == {"Ref": secret_id}

@@ -1,0 +1,47 @@
+"""User ids in the training export are replaced by an HMAC keyed with a secret, so the export
+carries no direct identifier and nobody without the key can test a guessed id against it.
+
+The key must stay the same from one export to the next (the same user keeps one pseudonym across
+data sets), so it is not rotated. In AWS it is a Secrets Manager secret the stack creates; locally
+it is a random file in the data directory, readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from functions import aws
+
+KEY_FILE = "pseudonym.key"
+
+
+def pseudonymise(user_id: str | None, key: bytes) -> str | None:
+    if user_id is None:
+        return None
+    return hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def secret_key(secret_arn: str) -> bytes:
+    """The key stored in Secrets Manager."""
+    try:
+        secret: str = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    except Exception as error:
+        raise aws.translate(error, "the pseudonymisation secret") from error
+    return secret.encode()
+
+
+def local_key(data_dir: Path) -> bytes:
+    """The key file in `data_dir`, created (32 random bytes, mode 0600) when it is missing."""
+    path = Path(data_dir) / KEY_FILE
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    key = secrets.token_bytes(32)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(key)
+    return key
