@@ -20,6 +20,10 @@ class NotFoundError(GenAiStackError):
     """A referenced record (a message id, a document) does not exist."""
 
 
+class ForbiddenError(GenAiStackError):
+    """The caller may not act for the user the request names."""
+
+
 class ConflictError(GenAiStackError):
     """The request clashes with stored state (a duplicate or out-of-order write)."""
 

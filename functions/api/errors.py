@@ -13,6 +13,7 @@ from functions.contract import MetricName
 from functions.errors import (
     ConflictError,
     DependencyUnavailableError,
+    ForbiddenError,
     GenAiStackError,
     IngestError,
     InvalidRequestError,
@@ -24,6 +25,7 @@ from functions.observability import logger, metrics
 STATUS_BY_ERROR: dict[type[GenAiStackError], tuple[int, str]] = {
     InvalidRequestError: (422, "invalid_request"),
     NotFoundError: (404, "not_found"),
+    ForbiddenError: (403, "forbidden"),
     ConflictError: (409, "conflict"),
     KnowledgeBaseEmptyError: (409, "knowledge_base_empty"),
     IngestError: (422, "ingest_failed"),

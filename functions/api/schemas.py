@@ -16,7 +16,12 @@ class _Request(BaseModel):
 class QueryRequest(_Request):
     question: str = Field(description="The customer's question (1 to 4,000 characters).")
     conversation_id: str | None = Field(default=None, max_length=128, pattern=r"^[\w.:-]+$")
-    user_id: str | None = Field(default=None, max_length=128)
+    user_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Who asks. Behind the API's JWT authorizer it is the token's `sub`: omit it, "
+        "or pass that same value (another is refused with 403).",
+    )
 
 
 class Source(BaseModel):

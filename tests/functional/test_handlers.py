@@ -52,6 +52,31 @@ def test_query_handler_answers_with_sources(handlers: dict[str, Handler]) -> Non
     assert "Klarna" in body["answer"] and body["grounded"]
 
 
+def signed_in(event: dict[str, Any], subject: str) -> dict[str, Any]:
+    """The event as API Gateway passes it on after its JWT authorizer accepted the token."""
+    authorizer = {"jwt": {"claims": {"sub": subject, "token_use": "id"}, "scopes": None}}
+    return {**event, "requestContext": {**event["requestContext"], "authorizer": authorizer}}
+
+
+def test_behind_the_authorizer_the_user_is_the_tokens_subject(handlers: dict[str, Handler]) -> None:
+    from functions.feedback.sqlite_store import SQLiteStore
+
+    def ask(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        event = signed_in(api_gateway_event(EVENT, "POST", "/v1/query", json.dumps(body)), "cognito-sub-1")
+        response = handlers["query"](event, FakeLambdaContext())
+        return response["statusCode"], json.loads(response["body"])
+
+    status, answer = ask({"question": "Can I pay in instalments?"})
+    same_status, _ = ask({"question": "Can I pay in instalments?", "user_id": "cognito-sub-1"})
+    other_status, refused = ask({"question": "Can I pay in instalments?", "user_id": "someone-else"})
+
+    assert status == same_status == 200
+    stored = SQLiteStore(get_settings().database_path).get_message(answer["message_id"])
+    assert stored is not None and stored.user_id == "cognito-sub-1"
+    assert (other_status, refused["error"]["code"]) == (403, "forbidden")
+    assert "token's sub" in refused["error"]["message"]
+
+
 def test_retrieval_handler_ranks_chunks(handlers: dict[str, Handler]) -> None:
     status, body = invoke(
         handlers["retrieval"], "POST", "/v1/retrieve", {"query": "express shipping price", "k": 3}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from functions.api.dependencies import ServicesDep
+from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
 from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse
 from functions.rag.pipeline import Answer
 
@@ -14,10 +14,16 @@ router = APIRouter(tags=["query"])
 @router.post(
     "/v1/query",
     response_model=QueryResponse,
-    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses={
+        403: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+    },
 )
-def query(body: QueryRequest, services: ServicesDep) -> QueryResponse:
-    answer = services.pipeline.answer(body.question, body.conversation_id, body.user_id)
+def query(body: QueryRequest, services: ServicesDep, signed_in: SignedInUserDep) -> QueryResponse:
+    user_id = acting_user(body.user_id, signed_in)
+    answer = services.pipeline.answer(body.question, body.conversation_id, user_id)
     return to_response(answer)
 
 
