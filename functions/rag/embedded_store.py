@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,12 +165,11 @@ class EmbeddedVectorStore:
 
     def delete_sources(self, sources: Iterable[str]) -> int:
         doomed = set(sources)
-        pending_chunks, pending_vectors = self._working_copy()
-        keep = [i for i, chunk in enumerate(pending_chunks) if chunk.source not in doomed]
-        removed = len(pending_chunks) - len(keep)
-        if removed:
-            self._pending = ([pending_chunks[i] for i in keep], [pending_vectors[i] for i in keep])
-        return removed
+        return self._delete_where(lambda chunk: chunk.source in doomed)
+
+    def delete_user(self, user_id: str) -> int:
+        """Erase every chunk a user contributed (a GDPR/CCPA deletion request)."""
+        return self._delete_where(lambda chunk: chunk.user_id == user_id)
 
     def flush(self) -> None:
         """Write the pending changes as a new version and make it the live one, atomically."""
@@ -204,6 +203,14 @@ class EmbeddedVectorStore:
     def _current(self) -> _Snapshot:
         self._reload_if_changed()
         return self._snapshot
+
+    def _delete_where(self, doomed: Callable[[Chunk], bool]) -> int:
+        pending_chunks, pending_vectors = self._working_copy()
+        keep = [i for i, chunk in enumerate(pending_chunks) if not doomed(chunk)]
+        removed = len(pending_chunks) - len(keep)
+        if removed:
+            self._pending = ([pending_chunks[i] for i in keep], [pending_vectors[i] for i in keep])
+        return removed
 
     def _working_copy(self) -> tuple[list[Chunk], list[np.ndarray]]:
         if self._pending is None:
