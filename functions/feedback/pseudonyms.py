@@ -35,13 +35,21 @@ def secret_key(secret_arn: str) -> bytes:
 
 
 def local_key(data_dir: Path) -> bytes:
-    """The key file in `data_dir`, created (32 random bytes, mode 0600) when it is missing."""
+    """The key file in `data_dir`, created (32 random bytes, mode 0600) when it is missing.
+
+    The key is written to a private temporary file and then linked into place, which fails when
+    the file exists: two processes creating it at once agree on one key, and none ever reads a
+    file that is still empty."""
     path = Path(data_dir) / KEY_FILE
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    key = secrets.token_bytes(32)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(key)
-    return key
+    if not path.exists():
+        draft = path.with_name(f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(secrets.token_bytes(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process won; its key is the one
+        finally:
+            draft.unlink()
+    return path.read_bytes()

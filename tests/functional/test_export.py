@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -70,11 +71,19 @@ def test_training_builder_reads_the_export(client: TestClient, services: Service
 
 
 def test_the_local_pseudonym_key_is_random_private_and_kept(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
     key = local_key(tmp_path / "a")
     assert len(key) == 32 and (tmp_path / "a" / KEY_FILE).stat().st_mode & 0o777 == 0o600
     assert local_key(tmp_path / "a") == key  # the same user keeps one pseudonym across exports
     assert local_key(tmp_path / "b") != key
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [KEY_FILE]  # no drafts left
+
+
+def test_processes_creating_the_local_key_at_once_agree_on_it(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = set(pool.map(lambda _: local_key(tmp_path), range(32)))
+    assert len(keys) == 1 and len(keys.pop()) == 32
 
 
 def test_pseudonyms_depend_on_the_key() -> None:
