@@ -19,7 +19,7 @@ from training_jobs.common.jsonl import DatasetError, load_split
 from training_jobs.common.sagemaker import SageMakerEnvironment
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, Trainer
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +171,31 @@ def load_chat_set(directory: Path, split: str) -> list[dict[str, Any]]:
 def load_preference_set(directory: Path, split: str) -> list[dict[str, Any]]:
     """Preference pairs in trl's conversational format."""
     return load_split(directory, split, "preference pairs", ("prompt", "chosen", "rejected"), NO_PAIRS_HINT)
+
+
+@dataclass(frozen=True)
+class PreferenceJob:
+    """What the preference-trained jobs (reward, policy, dpo) start from."""
+
+    paths: JobPaths
+    train_rows: list[dict[str, Any]]
+    eval_rows: list[dict[str, Any]]
+    tokenizer: PreTrainedTokenizerBase
+
+
+def prepare_preference_job(args: TrainerJobArguments, job: str) -> PreferenceJob:
+    """Resolve the job's paths, read both splits of the preference pairs (failing before any model
+    loads when they are missing) and load the base model's tokenizer, ready for chat training."""
+    from transformers import AutoTokenizer
+
+    from training_jobs.common.models import ensure_chat_template
+
+    paths = resolve_paths(args, job, "preference")
+    train_rows = load_preference_set(paths.data_dir, "train")
+    eval_rows = load_preference_set(paths.data_dir, "eval")
+    tokenizer = AutoTokenizer.from_pretrained(str(paths.model))
+    ensure_chat_template(tokenizer)
+    return PreferenceJob(paths, train_rows, eval_rows, tokenizer)
 
 
 def is_main_process() -> bool:

@@ -44,34 +44,29 @@ def main(args: DPOArguments, lora: LoraArguments) -> dict[str, Any]:
     """Train on the pairs, evaluate on the held-out pairs, save for serving; returns the metrics
     (empty on the other ranks of a torchrun job)."""
     from datasets import Dataset
-    from transformers import AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
     from training_jobs.common.lora import peft_config, quantization_config, save_trained
-    from training_jobs.common.models import ensure_chat_template, write_report
+    from training_jobs.common.models import write_report
     from training_jobs.common.trainer import (
         is_main_process,
         last_checkpoint,
-        load_preference_set,
-        resolve_paths,
+        prepare_preference_job,
         trained_model,
         trl_config_kwargs,
     )
 
     if args.tiny:
         apply_tiny(TINY, args)
-    paths = resolve_paths(args, "dpo", "preference")
-    train_rows = load_preference_set(paths.data_dir, "train")
-    eval_rows = load_preference_set(paths.data_dir, "eval")
-    tokenizer = AutoTokenizer.from_pretrained(str(paths.model))
-    ensure_chat_template(tokenizer)
+    job = prepare_preference_job(args, "dpo")
+    paths, tokenizer = job.paths, job.tokenizer
     trainer = DPOTrainer(
         model=str(paths.model),
         args=DPOConfig(
             beta=args.beta, max_length=args.max_length, **trl_config_kwargs(args, paths.checkpoint_dir)
         ),
-        train_dataset=Dataset.from_list(train_rows),
-        eval_dataset=Dataset.from_list(eval_rows),
+        train_dataset=Dataset.from_list(job.train_rows),
+        eval_dataset=Dataset.from_list(job.eval_rows),
         processing_class=tokenizer,
         peft_config=peft_config(lora),
         quantization_config=quantization_config(lora),
@@ -87,8 +82,8 @@ def main(args: DPOArguments, lora: LoraArguments) -> dict[str, Any]:
         "preference_accuracy": evaluation["eval_rewards/accuracies"],
         "reward_margin": evaluation["eval_rewards/margins"],
         "beta": args.beta,
-        "train_pairs": len(train_rows),
-        "eval_pairs": len(eval_rows),
+        "train_pairs": len(job.train_rows),
+        "eval_pairs": len(job.eval_rows),
         "saved": saved,
         "base_model": str(paths.model),
     }

@@ -73,23 +73,16 @@ def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
     """Optimise the policy, score held-out answers before and after, save; returns the metrics
     (empty on the other ranks of a torchrun job)."""
     from datasets import Dataset
-    from transformers import AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
     from training_jobs.common.evaluation import generate_answers, reward_scores
     from training_jobs.common.lora import peft_config, quantization_config, save_trained
-    from training_jobs.common.models import (
-        ensure_chat_template,
-        load_causal_lm,
-        load_reward_model,
-        write_report,
-    )
+    from training_jobs.common.models import load_causal_lm, load_reward_model, write_report
     from training_jobs.common.tiny import tiny_inputs, tiny_reward_model
     from training_jobs.common.trainer import (
         is_main_process,
         last_checkpoint,
-        load_preference_set,
-        resolve_paths,
+        prepare_preference_job,
         trained_model,
         trl_config_kwargs,
     )
@@ -100,17 +93,16 @@ def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
         raise InputError(
             "--beta must be > 0: the KL tie to the SFT reference keeps the policy from reward hacking"
         )
-    paths = resolve_paths(args, "policy", "preference")
+    job = prepare_preference_job(args, "policy")
+    paths, tokenizer = job.paths, job.tokenizer
     reward_path = SageMakerEnvironment.from_environ().require_channel(
         "reward_model",
         args.reward_model_name_or_path,
         "--reward_model_name_or_path",
         (lambda: tiny_reward_model(tiny_inputs(paths.output_dir))) if args.tiny else None,
     )
-    train_prompts = _prompts(load_preference_set(paths.data_dir, "train"))
-    eval_prompts = _prompts(load_preference_set(paths.data_dir, "eval"))[: args.max_eval_prompts]
-    tokenizer = AutoTokenizer.from_pretrained(str(paths.model))
-    ensure_chat_template(tokenizer)
+    train_prompts = _prompts(job.train_rows)
+    eval_prompts = _prompts(job.eval_rows)[: args.max_eval_prompts]
     reward_model, reward_tokenizer = load_reward_model(reward_path)
 
     def held_out_reward(policy: PreTrainedModel) -> float:

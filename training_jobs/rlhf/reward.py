@@ -40,31 +40,26 @@ def main(args: RewardArguments) -> dict[str, Any]:
     """Train, measure pairwise accuracy on held-out pairs, save; returns the metrics (empty on the
     other ranks of a torchrun job)."""
     from datasets import Dataset
-    from transformers import AutoTokenizer
     from trl import RewardConfig, RewardTrainer
 
-    from training_jobs.common.models import ensure_chat_template, save_for_serving, write_report
+    from training_jobs.common.models import save_for_serving, write_report
     from training_jobs.common.trainer import (
         is_main_process,
         last_checkpoint,
-        load_preference_set,
-        resolve_paths,
+        prepare_preference_job,
         trained_model,
         trl_config_kwargs,
     )
 
     if args.tiny:
         apply_tiny(TINY, args)
-    paths = resolve_paths(args, "reward", "preference")
-    train_rows = load_preference_set(paths.data_dir, "train")
-    eval_rows = load_preference_set(paths.data_dir, "eval")
-    tokenizer = AutoTokenizer.from_pretrained(str(paths.model))
-    ensure_chat_template(tokenizer)
+    job = prepare_preference_job(args, "reward")
+    paths, tokenizer = job.paths, job.tokenizer
     trainer = RewardTrainer(
         model=str(paths.model),
         args=RewardConfig(max_length=args.max_length, **trl_config_kwargs(args, paths.checkpoint_dir)),
-        train_dataset=Dataset.from_list(train_rows),
-        eval_dataset=Dataset.from_list(eval_rows),
+        train_dataset=Dataset.from_list(job.train_rows),
+        eval_dataset=Dataset.from_list(job.eval_rows),
         processing_class=tokenizer,
     )
     train_result = trainer.train(resume_from_checkpoint=last_checkpoint(paths.checkpoint_dir))
@@ -77,8 +72,8 @@ def main(args: RewardArguments) -> dict[str, Any]:
         "eval_loss": evaluation["eval_loss"],
         "pairwise_accuracy": evaluation["eval_accuracy"],
         "eval_margin": evaluation["eval_margin"],
-        "train_pairs": len(train_rows),
-        "eval_pairs": len(eval_rows),
+        "train_pairs": len(job.train_rows),
+        "eval_pairs": len(job.eval_rows),
         "base_model": str(paths.model),
     }
     write_report(paths.output_dir, metrics)
