@@ -48,14 +48,26 @@ def content_terms(text: str) -> list[str]:
     return stems
 
 
+_LIST_MARKER = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
+#: Marks a passage's opening words that continue a sentence begun before the passage.
+FRAGMENT_MARK = "…"
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences and list items of a passage. Markdown headings are dropped, and each table row
-    becomes one sentence that names its columns ("Region: EU; Standard: 4.95 EUR")."""
+    becomes one sentence that names its columns ("Region: EU; Standard: 4.95 EUR").
+
+    A passage cut from a longer text may open in the middle of a sentence (a chunk's overlap with
+    the one before it); those opening words are marked with a leading ellipsis, so a reader does
+    not take "for footwear, tried on indoors only" for a whole sentence."""
     pieces: list[str] = []
     header: list[str] | None = None
     previous_cells: list[str] | None = None
+    opening = True
     for raw_line in text.splitlines():
         line = raw_line.strip()
+        starts_mid_sentence = opening and line[:1].islower()
+        opening = opening and not line
         if line.startswith("|"):
             cells = [cell.strip() for cell in line.strip("|").split("|")]
             if set(line) <= set("|-: "):
@@ -69,6 +81,9 @@ def split_sentences(text: str) -> list[str]:
         header = previous_cells = None
         if not line or line.startswith("#"):
             continue
-        line = _EMPHASIS.sub("", re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line))
-        pieces.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
+        line = _EMPHASIS.sub("", _LIST_MARKER.sub("", line))
+        parts = [part.strip() for part in _SENTENCE_END.split(line) if part.strip()]
+        if starts_mid_sentence:
+            parts[0] = FRAGMENT_MARK + parts[0]
+        pieces.extend(parts)
     return pieces

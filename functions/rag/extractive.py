@@ -161,7 +161,20 @@ def _render(chosen: list[_Candidate]) -> str:
     ordered = sorted(chosen, key=lambda c: (c.source, c.position))
     parts: list[str] = []
     for index, candidate in enumerate(ordered):
-        text = candidate.text if candidate.text[-1] in ".!?" else f"{candidate.text}."
-        last_of_run = index + 1 == len(ordered) or ordered[index + 1].source != candidate.source
-        parts.append(f"{text} [{candidate.source}]" if last_of_run else text)
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        same_run = following is not None and following.source == candidate.source
+        leads_in = same_run and following is not None and following.position == candidate.position + 1
+        text = _as_sentence(candidate.text, keep_colon=leads_in)
+        parts.append(text if same_run else f"{text} [{candidate.source}]")
     return " ".join(parts)
+
+
+def _as_sentence(text: str, keep_colon: bool) -> str:
+    """A list item or table row read as a sentence: capitalised, ending in a full stop (a colon
+    only when the item it introduces follows)."""
+    text = text.rstrip(" ;,") or text
+    if text[:1].islower():
+        text = text[0].upper() + text[1:]
+    if text.endswith(":"):
+        return text if keep_colon else f"{text[:-1]}."
+    return text if text[-1] in ".!?" else f"{text}."

@@ -95,3 +95,19 @@ def test_reports_usage_in_words() -> None:
     )
     assert reply.usage_metadata is not None
     assert reply.usage_metadata["output_tokens"] == len(reply.text.replace("[1]", "").split()) + 1
+
+
+def test_list_items_read_as_sentences_and_fragments_stay_marked() -> None:
+    checklist = hit(
+        "up to 50% of the price paid, or sent back to you. Before you report a missing parcel:\n\n"
+        '- check the packing slip: items marked "Ships separately" come in their own parcel;\n'
+        "- ask your neighbours,",
+        title="Missing parcels",
+        source="kb/missing.md",
+    )
+    assert ask("What should I check on the packing slip?", checklist) == (
+        'Check the packing slip: items marked "Ships separately" come in their own parcel. [1]'
+    )
+    assert ask("How much of the price paid?", checklist).startswith("…up to 50% of the price paid")
+    lead_in = ask("What to do before you report a missing parcel?", checklist)
+    assert lead_in.startswith("Before you report a missing parcel: Check the packing slip")

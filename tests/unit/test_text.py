@@ -18,3 +18,14 @@ def test_sentences_skip_headings_and_list_markers() -> None:
 def test_table_rows_become_sentences_naming_their_columns() -> None:
     text = "| Region | Standard |\n|---|---|\n| US | 5.95 |\n| EU | 4.95 |\nAfter."
     assert split_sentences(text) == ["Region: US; Standard: 5.95", "Region: EU; Standard: 4.95", "After."]
+
+
+def test_a_passage_opening_mid_sentence_marks_the_fragment() -> None:
+    # A chunk's overlap with the one before it can start inside a sentence.
+    text = "\nfor footwear, tried on indoors only. Worn items may be refused.\n- check the slip;"
+    assert split_sentences(text) == [
+        "…for footwear, tried on indoors only.",
+        "Worn items may be refused.",
+        "check the slip;",  # a list item in lower case is whole, not a fragment
+    ]
+    assert split_sentences("## Returns\nfor footwear, see below.")[0] == "for footwear, see below."
