@@ -44,7 +44,9 @@ def _describe_validation(error: RequestValidationError) -> tuple[int, str, str]:
     parts = []
     for problem in problems:
         location = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
-        parts.append(f"{location or 'body'}: {problem.get('msg', 'invalid')}")
+        # pydantic leads the message of a validator's ValueError with "Value error, ": noise here.
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{location or 'body'}: {message}")
     return 422, "invalid_request", "; ".join(parts)
 
 

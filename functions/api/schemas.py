@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from functions.feedback.records import Rating
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def _single_filter_value(value: Any) -> Any:
+    """Refuse a list or object in one message (a plain union would report each of its four types)."""
+    if not isinstance(value, str | int | float | bool):
+        raise ValueError(f"a filter value is one string, number or boolean, not {type(value).__name__}")
+    return value
+
+
+FilterValue = Annotated[str | int | float | bool, BeforeValidator(_single_filter_value)]
 
 
 class QueryRequest(_Request):
@@ -61,7 +71,7 @@ class QueryResponse(BaseModel):
 class RetrieveRequest(_Request):
     query: str = Field(description="Search text (1 to 4,000 characters).")
     k: int = Field(default=5, ge=1, le=50, description="Number of chunks to return (1-50).")
-    filters: dict[str, str | int | float | bool] = Field(
+    filters: dict[str, FilterValue] = Field(
         default_factory=dict,
         description="Exact-match filters on source, title, section, user_id or any metadata key.",
     )
