@@ -157,8 +157,10 @@ def _score_sentences(question: str, sources: Sequence[PromptSource]) -> list[_Ca
 
 
 def _render(chosen: list[_Candidate]) -> str:
-    """Sentences in source order, each source's run followed by its citation."""
-    ordered = sorted(chosen, key=lambda c: (c.source, c.position))
+    """The best sentence's source first, then the others in the order they were chosen; within a
+    source its sentences in reading order, the run followed by its citation."""
+    source_order = list(dict.fromkeys(c.source for c in chosen))
+    ordered = sorted(chosen, key=lambda c: (source_order.index(c.source), c.position))
     parts: list[str] = []
     for index, candidate in enumerate(ordered):
         following = ordered[index + 1] if index + 1 < len(ordered) else None

@@ -111,3 +111,14 @@ def test_list_items_read_as_sentences_and_fragments_stay_marked() -> None:
     assert ask("How much of the price paid?", checklist).startswith("…up to 50% of the price paid")
     lead_in = ask("What to do before you report a missing parcel?", checklist)
     assert lead_in.startswith("Before you report a missing parcel: Check the packing slip")
+
+
+def test_the_best_sentence_leads_even_from_a_lower_ranked_source() -> None:
+    care = hit(
+        "Wash the jacket cold. Express shipping is faster in summer.", title="Care", source="kb/care.md"
+    )
+    answer = ask("How much is express shipping to the EU?", care, SHIPPING)
+    assert (
+        answer
+        == "Region: EU; Standard: €4.95; Express: €12.95. [2] Express shipping is faster in summer. [1]"
+    )
