@@ -3,6 +3,12 @@ retrieval-quality test all use it).
 
 Each line of the set is `{"id", "question", "doc", "kind", "answer_contains"}`: `doc` is the file
 that answers it (null when nothing does), `kind` is direct, paraphrase or unanswerable.
+
+Besides the hand-written unanswerable questions, every answerable one is also asked as if its
+answering document were missing from the knowledge base (its chunks are left out of the ranking):
+the share the confidence gate then hands to a human says how the assistant treats the questions a
+real knowledge base does not cover, which sit close to the ones it does. It is an upper bound on
+what should be handed off: another document may answer part of the question.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.rag.pipeline import AnswerPipeline
+from functions.rag.retriever import Retriever
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class QuestionResult:
     fallback: bool
     answer_ok: bool
     latency_ms: float
+    # Whether the gate would hand off with the answering document left out (answerable only).
+    fallback_without_doc: bool | None = None
 
 
 @dataclass
@@ -88,6 +97,10 @@ class EvaluationReport:
         rows = [r for r in self.results if r.question.answerable is answerable]
         return _mean([r.fallback for r in rows])
 
+    def fallback_rate_without_doc(self) -> float:
+        """Hand-off rate of the answerable questions with their answering document left out."""
+        return _mean([bool(r.fallback_without_doc) for r in self._answerable()])
+
     def answer_accuracy(self) -> float:
         return _mean([r.answer_ok for r in self._answerable()])
 
@@ -103,6 +116,7 @@ class EvaluationReport:
             "answer_contains_rate": round(self.answer_accuracy(), 4),
             "fallback_rate_unanswerable": round(self.fallback_rate(answerable=False), 4),
             "fallback_rate_answerable": round(self.fallback_rate(answerable=True), 4),
+            "fallback_rate_answering_doc_removed": round(self.fallback_rate_without_doc(), 4),
             "latency_p50_ms": round(statistics.median(latencies), 3) if latencies else None,
         }
 
@@ -117,6 +131,7 @@ def evaluate(pipeline: AnswerPipeline, questions: Sequence[LabelledQuestion]) ->
         # Rank among what retrieval found, even when the confidence gate then withheld it.
         ranked = answer.sources or pipeline.retriever.retrieve(question.question).hits
         rank = None
+        fallback_without_doc = None
         if question.doc is not None:
             rank = next(
                 (
@@ -126,11 +141,25 @@ def evaluate(pipeline: AnswerPipeline, questions: Sequence[LabelledQuestion]) ->
                 ),
                 None,
             )
+            fallback_without_doc = not _gate_passes_without(
+                pipeline.retriever, question.question, question.doc
+            )
         answer_ok = not answer.fallback and all(
             expected.lower() in answer.answer.lower() for expected in question.answer_contains
         )
-        report.results.append(QuestionResult(question, rank, answer.fallback, answer_ok, latency))
+        report.results.append(
+            QuestionResult(question, rank, answer.fallback, answer_ok, latency, fallback_without_doc)
+        )
     return report
+
+
+def _gate_passes_without(retriever: Retriever, question: str, doc: str) -> bool:
+    """Would the confidence gate let the question through if `doc` were not in the knowledge base?
+    Its chunks are dropped from the whole candidate pool, and the gate judges the best `top_k` left."""
+    config = retriever.config
+    hits = retriever.retrieve(question, k=config.candidate_pool).hits
+    remaining = [hit for hit in hits if not source_matches(hit.chunk.source, doc)][: config.top_k]
+    return retriever.confident_in(remaining)
 
 
 def _mean(values: Sequence[float | bool]) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from functions.errors import InvalidRequestError
@@ -55,5 +55,8 @@ class Retriever:
             dense_weight=self.config.dense_weight,
         )
         hits = self.store.search(query)
-        confident = bool(hits) and max(hit.relevance for hit in hits) >= self.config.min_relevance
-        return Retrieval(hits=hits, confident=confident)
+        return Retrieval(hits=hits, confident=self.confident_in(hits))
+
+    def confident_in(self, hits: Sequence[ScoredChunk]) -> bool:
+        """The confidence gate: does the best of these chunks clear `min_relevance`?"""
+        return any(hit.relevance >= self.config.min_relevance for hit in hits)

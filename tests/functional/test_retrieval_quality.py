@@ -48,3 +48,13 @@ def test_unanswerable_questions_get_the_human_hand_off(report: EvaluationReport)
 
 def test_answerable_questions_rarely_get_the_hand_off(report: EvaluationReport) -> None:
     assert report.fallback_rate(answerable=True) <= 0.15
+
+
+# Asked as if their answering document were missing, the answerable questions get the hand-off only
+# 35% of the time (dev 36%): for the questions a knowledge base does not cover but sits close to,
+# the MiniLM cosine gate mostly lets an answer from a neighbouring document through. The bound
+# guards the measured level; the same relevance model would raise it.
+def test_questions_whose_document_is_missing_get_the_hand_off_at_the_measured_rate(
+    report: EvaluationReport,
+) -> None:
+    assert report.fallback_rate_without_doc() >= 0.30
