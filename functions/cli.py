@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser(
         "eval",
         help="measure retrieval and answers on a labelled question set",
-        description="Recall@k, MRR, answer accuracy and fallback rates on a labelled set (JSONL).",
+        description="Recall@k, MRR, answer accuracy and hand-off rates on a labelled set (JSONL); "
+        "the hand-off rate is also measured with each answerable question's document left out.",
     )
     _data_dir_option(evaluation)
     evaluation.add_argument(
