@@ -50,7 +50,7 @@ def content_terms(text: str) -> list[str]:
 
 _LIST_MARKER = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
 #: Marks a passage's opening words that continue a sentence begun before the passage.
-FRAGMENT_MARK = "…"
+_FRAGMENT_MARK = "…"
 
 
 def split_sentences(text: str) -> list[str]:
@@ -59,7 +59,7 @@ def split_sentences(text: str) -> list[str]:
 
     A passage cut from a longer text may open in the middle of a sentence (a chunk's overlap with
     the one before it); those opening words are marked with a leading ellipsis, so a reader does
-    not take "for footwear, tried on indoors only" for a whole sentence."""
+    not take the tail of a sentence for a whole one."""
     pieces: list[str] = []
     header: list[str] | None = None
     previous_cells: list[str] | None = None
@@ -84,6 +84,6 @@ def split_sentences(text: str) -> list[str]:
         line = _EMPHASIS.sub("", _LIST_MARKER.sub("", line))
         parts = [part.strip() for part in _SENTENCE_END.split(line) if part.strip()]
         if starts_mid_sentence:
-            parts[0] = FRAGMENT_MARK + parts[0]
+            parts[0] = _FRAGMENT_MARK + parts[0]
         pieces.extend(parts)
     return pieces
