@@ -7,13 +7,15 @@ local model stack (torch, numpy, bm25s).
 
 from __future__ import annotations
 
-from functools import cached_property, partial
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from functions.contract import ChatModelKind, EmbedderKind, EnvVar, StoreKind, VectorStoreKind
 from functions.settings import Settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.typing import LambdaContext
     from langchain_core.language_models.chat_models import BaseChatModel
 
     from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore
@@ -189,27 +191,28 @@ class Services:
         )
 
     @cached_property
+    def idempotency_config(self) -> IdempotencyConfig | None:
+        """Powertools idempotency for feedback, where a table for it is configured (in AWS)."""
+        if not self.settings.idempotency_table:
+            return None
+        from functions.feedback.idempotency import idempotency_config
+
+        return idempotency_config()
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        """Tell the idempotency utility this invocation's deadline, so that a submission whose Lambda
+        timed out can be retried at once instead of being refused as in progress."""
+        if self.idempotency_config is not None:
+            self.idempotency_config.register_lambda_context(context)
+
+    @cached_property
     def feedback(self) -> FeedbackService:
         from functions.feedback.service import FeedbackService
 
         once = None
-        if self.settings.idempotency_table:
-            from aws_lambda_powertools.utilities.idempotency import (
-                DynamoDBPersistenceLayer,
-                IdempotencyConfig,
-                idempotent_function,
-            )
-            from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import (
-                DataclassSerializer,
-            )
+        if self.idempotency_config is not None:
+            from functions.feedback.idempotency import dynamodb_once
 
-            from functions.feedback.service import FeedbackReceipt
-
-            once = partial(
-                idempotent_function,
-                data_keyword_argument="submission",
-                persistence_store=DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table),
-                config=IdempotencyConfig(expires_after_seconds=3600),
-                output_serializer=DataclassSerializer(FeedbackReceipt),
-            )
+            assert self.settings.idempotency_table is not None  # implied by idempotency_config
+            once = dynamodb_once(self.settings.idempotency_table, self.idempotency_config)
         return FeedbackService(self.conversations, self.feedback_store, self.escalation, once=once)

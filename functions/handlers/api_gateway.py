@@ -12,6 +12,7 @@ from mangum import Mangum
 
 from functions.api.app import create_app
 from functions.observability import logger, metrics, tracer
+from functions.services import Services
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -21,12 +22,15 @@ def lambda_handler_for(router: APIRouter) -> LambdaHandler:
 
     Built at import time, so settings are validated and the app is assembled during cold start.
     """
-    asgi = Mangum(create_app(routers=[router]), lifespan="off")
+    app = create_app(routers=[router])
+    services: Services = app.state.services
+    asgi = Mangum(app, lifespan="off")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        services.register_lambda_context(context)
         response: dict[str, Any] = asgi(event, cast(Any, context))  # Mangum types its own context
         return response
 

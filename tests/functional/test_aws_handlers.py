@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,33 @@ class RacingTurnWriter:
         boto3.client("dynamodb", region_name=REGION).put_item(TableName="conversations", Item=racing)
 
 
+class InvocationKilled(BaseException):
+    """Lambda stopping an invocation (a timeout): no `except Exception` runs, so Powertools leaves
+    its idempotency record INPROGRESS, as it does when the sandbox is frozen mid-call."""
+
+
+class Killer:
+    """A botocore hook that, when armed, kills the invocation as it is about to call SNS."""
+
+    def __init__(self) -> None:
+        self.armed = False
+
+    def __call__(self, **_: Any) -> None:
+        if self.armed:
+            self.armed = False
+            raise InvocationKilled
+
+
+class DeadlineContext(FakeLambdaContext):
+    """A Lambda context with this much time left in the invocation."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as patch, mock_aws():
@@ -95,6 +123,8 @@ def cloud() -> Iterator[dict[str, Any]]:
         boto3.setup_default_session()  # dropped again at the end of the module
         race = RacingTurnWriter()  # clients copy the session's hooks when created: register first
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.PutItem", race)
+        killer = Killer()
+        boto3.DEFAULT_SESSION.events.register("before-call.sns.Publish", killer)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         key = DynamoDBLayout
         dynamodb.create_table(
@@ -194,6 +224,7 @@ def cloud() -> Iterator[dict[str, Any]]:
             "inbox": inbox,
             "sqs": sqs,
             "race": race,
+            "killer": killer,
         }
         aws.reset_clients()
         boto3.DEFAULT_SESSION = None
@@ -252,6 +283,43 @@ def test_feedback_is_idempotent_and_escalates_once(ingested: dict[str, Any], clo
         .get_item(Key={"message_id": answer["message_id"]})["Item"]
     )
     assert (stored["rating"], stored["reason"], stored["escalate"]) == ("down", "wrong", True)
+
+
+def kill_while_escalating(cloud: dict[str, Any], submission: dict[str, Any], remaining_ms: int) -> None:
+    """Send the submission in an invocation that dies as it escalates, with this much time left."""
+    cloud["killer"].armed = True
+    event = api_gateway_event(EVENT, "POST", "/v1/feedback", json.dumps(submission))
+    cloud["handlers"]["feedback"](event, DeadlineContext(remaining_ms))  # nobody gets this response
+    assert not cloud["killer"].armed
+    statuses = [item["status"] for item in boto3.resource("dynamodb").Table("idempotency").scan()["Items"]]
+    assert "INPROGRESS" in statuses
+
+
+def test_feedback_retried_while_its_first_attempt_runs_is_a_409(
+    ingested: dict[str, Any], cloud: dict[str, Any]
+) -> None:
+    _, answer = http(cloud, "query", "/v1/query", {"question": "What does express delivery cost?"})
+    submission = {"message_id": answer["message_id"], "rating": "down", "escalate": True}
+    kill_while_escalating(cloud, submission, remaining_ms=60_000)
+    # As far as anyone can tell the first attempt still runs (a minute left): no second effect.
+    status, body = http(cloud, "feedback", "/v1/feedback", submission)
+    assert (status, body["error"]["code"]) == (409, "conflict"), body
+    assert "retry in a moment" in body["error"]["message"]
+
+
+def test_feedback_whose_lambda_timed_out_is_recorded_on_the_next_retry(
+    ingested: dict[str, Any], cloud: dict[str, Any]
+) -> None:
+    _, answer = http(cloud, "query", "/v1/query", {"question": "What does express delivery cost?"})
+    submission = {"message_id": answer["message_id"], "rating": "down", "reason": "late", "escalate": True}
+    kill_while_escalating(cloud, submission, remaining_ms=0)  # its time was up
+    time.sleep(0.01)  # past the dead invocation's deadline
+    status, body = http(cloud, "feedback", "/v1/feedback", submission)
+    assert status == 200 and body["escalated"] and body["ticket_id"], body
+    messages = cloud["sqs"].receive_message(QueueUrl=cloud["inbox"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["message_id"] for m in messages] == [answer["message_id"]]
+    stored = boto3.resource("dynamodb").Table("feedback").get_item(Key={"message_id": answer["message_id"]})
+    assert stored["Item"]["reason"] == "late"
 
 
 def test_feedback_for_an_unknown_message_is_a_404(ingested: dict[str, Any], cloud: dict[str, Any]) -> None:
