@@ -143,6 +143,11 @@ def latest_checkpoint(directory: Path) -> Path | None:
 def save_checkpoint(directory: Path, step: int, state: TrainState, runtime: Runtime, keep: int) -> Path:
     """Write a checkpoint of every rank's shards, mark it complete, and drop the oldest beyond `keep`."""
     path = directory / f"step_{step:08d}"
+    if runtime.is_main and path.exists():
+        # Left by an attempt that died mid-save (a complete one would have been resumed from).
+        # Removed rather than written over: torch warns that dcp.save will stop overwriting.
+        shutil.rmtree(path)
+    runtime.barrier()
     dcp.save({"train": state}, checkpoint_id=str(path))
     runtime.barrier()
     if runtime.is_main:
