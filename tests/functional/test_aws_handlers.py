@@ -287,12 +287,17 @@ def test_feedback_is_idempotent_and_escalates_once(ingested: dict[str, Any], clo
 
 def kill_while_escalating(cloud: dict[str, Any], submission: dict[str, Any], remaining_ms: int) -> None:
     """Send the submission in an invocation that dies as it escalates, with this much time left."""
+    in_progress_before = in_progress_records()
     cloud["killer"].armed = True
     event = api_gateway_event(EVENT, "POST", "/v1/feedback", json.dumps(submission))
     cloud["handlers"]["feedback"](event, DeadlineContext(remaining_ms))  # nobody gets this response
     assert not cloud["killer"].armed
-    statuses = [item["status"] for item in boto3.resource("dynamodb").Table("idempotency").scan()["Items"]]
-    assert "INPROGRESS" in statuses
+    assert in_progress_records() == in_progress_before + 1  # this attempt's record is left INPROGRESS
+
+
+def in_progress_records() -> int:
+    items = boto3.resource("dynamodb").Table("idempotency").scan()["Items"]
+    return sum(item["status"] == "INPROGRESS" for item in items)
 
 
 def test_feedback_retried_while_its_first_attempt_runs_is_a_409(

@@ -48,7 +48,7 @@ def test_nested_filter_values_are_refused(client: TestClient) -> None:
         client.post("/v1/retrieve", json={"query": "x", "filters": {"kind": ["a", "b"]}})
     )
     assert status == 422
-    assert message == ("filters.kind: a filter value is one string, number or boolean, not list")
+    assert message == "filters.kind: a filter value is one string, number or boolean, not list"
 
 
 def test_feedback_for_an_unknown_message(client: TestClient, services: Services) -> None:
