@@ -23,6 +23,10 @@ from infra.nag import acknowledge
 
 #: AWS managed rule groups, evaluated in this order before the rate rule (priority = position).
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
+#: Rules of those groups that only count: the common set blocks bodies over 8 KB, and a question
+#: of 4,000 characters outside ASCII is larger; the API caps body sizes itself, with a 413 that
+#: says so instead of WAF's bare 403.
+COUNTED_RULES = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
 #: The only region where a web ACL of scope CLOUDFRONT can be created.
 WAF_CLOUDFRONT_REGION = "us-east-1"
 
@@ -119,7 +123,15 @@ class Edge(Construct):
                 priority=priority,
                 statement=wafv2.CfnWebACL.StatementProperty(
                     managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=group
+                        vendor_name="AWS",
+                        name=group,
+                        rule_action_overrides=[
+                            wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                            )
+                            for rule in COUNTED_RULES.get(group, ())
+                        ]
+                        or None,
                     )
                 ),
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),

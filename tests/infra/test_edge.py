@@ -32,6 +32,9 @@ def test_the_web_acl_runs_the_managed_rules_then_a_rate_limit_per_ip(default_sta
     assert props["Scope"] == "CLOUDFRONT" and props["DefaultAction"] == {"Allow": {}}
     assert managed == list(MANAGED_RULE_GROUPS) == ["AWSManagedRulesCommonRuleSet", *managed[1:]]
     assert all(rule["OverrideAction"] == {"None": {}} for rule in rules[:-1])  # their own block actions
+    # Questions of 4,000 characters outside ASCII exceed the common set's 8 KB body limit.
+    overrides = rules[0]["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
+    assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
     assert rate["Statement"]["RateBasedStatement"] == {
         "AggregateKeyType": "IP",
         "Limit": default_stack.config.edge.requests_per_ip,
