@@ -71,7 +71,7 @@ def test_behind_the_authorizer_the_user_is_the_tokens_subject(handlers: dict[str
     other_status, refused = ask({"question": "Can I pay in instalments?", "user_id": "someone-else"})
 
     assert status == same_status == 200
-    stored = SQLiteStore(get_settings().database_path).get_message(answer["message_id"])
+    stored = SQLiteStore(get_settings().database_path).get_message(answer["message_id"], user_id="cognito-sub-1")
     assert stored is not None and stored.user_id == "cognito-sub-1"
     assert (other_status, refused["error"]["code"]) == (403, "forbidden")
     assert "token's sub" in refused["error"]["message"]
