@@ -144,3 +144,14 @@ def test_behind_the_authorizer_another_subject_cannot_act_on_a_conversation(
     assert call("feedback", "/v1/feedback", rating, "cognito-sub-2")[0] == 404
     status, receipt = call("feedback", "/v1/feedback", rating, "cognito-sub-1")
     assert status == 200 and receipt["ticket_id"]
+
+
+def test_a_body_over_the_limit_is_refused_in_lambda(handlers: dict[str, Handler]) -> None:
+    limit = get_settings().max_request_bytes
+    body = json.dumps({"question": "x" * limit})
+    event = api_gateway_event(EVENT, "POST", "/v1/query", body)
+    event["headers"] = {key: value for key, value in event["headers"].items() if key != "content-length"}
+    response = handlers["query"](event, FakeLambdaContext())
+    error = json.loads(response["body"])["error"]
+    assert (response["statusCode"], error["code"]) == (413, "body_too_large")
+    assert f"limit of {limit} bytes" in error["message"]
