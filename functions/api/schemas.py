@@ -176,6 +176,21 @@ class FeedbackResponse(BaseModel):
     ticket_id: str | None
 
 
+class IndexStatus(BaseModel):
+    version: str | None = Field(description="The index version searches use; null when none is served.")
+    healthy: bool = Field(description="False when the version CURRENT names was refused.")
+    problem: str | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="degraded: an older good index version is served; unavailable: none is (503)."
+    )
+    index: IndexStatus | None = Field(
+        default=None, description="The embedded index (absent with OpenSearch)."
+    )
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

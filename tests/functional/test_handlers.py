@@ -110,7 +110,8 @@ def test_feedback_handler_records_a_rating_for_an_answer(handlers: dict[str, Han
 def test_each_function_mounts_only_its_own_route(handlers: dict[str, Handler]) -> None:
     status, body = invoke(handlers["feedback"], "POST", "/v1/query", {"question": "hi"})
     assert status == 404 and body["error"]["code"] == "not_found"
-    assert invoke(handlers["retrieval"], "GET", "/health", None)[1] == {"status": "ok"}
+    health = invoke(handlers["retrieval"], "GET", "/health", None)[1]
+    assert health == {"status": "ok", "index": {"version": "v000001", "healthy": True, "problem": None}}
 
 
 def test_bad_input_through_a_handler_is_a_clear_4xx(handlers: dict[str, Handler]) -> None:
