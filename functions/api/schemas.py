@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from functions.feedback.records import Rating
 from functions.settings import MAX_QUESTION_CHARS
@@ -23,6 +23,13 @@ def _storable(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as error:
         raise ValueError(f"is not valid Unicode text (a lone surrogate at character {error.start})") from None
+    return value
+
+
+def _json_integer(value: Any) -> Any:
+    """An integer as JSON Schema means it (39 or 39.0), not a boolean or a numeric string."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer")
     return value
 
 
@@ -110,7 +117,9 @@ class QueryResponse(BaseModel):
 
 class RetrieveRequest(_Request):
     query: Question = Field(description="Search text.")
-    k: StrictInt = Field(default=5, ge=1, le=50, description="Number of chunks to return (1-50).")
+    k: Annotated[int, BeforeValidator(_json_integer)] = Field(
+        default=5, ge=1, le=50, description="Number of chunks to return (1-50)."
+    )
     filters: dict[str, FilterValue] = Field(
         default_factory=dict,
         description="Exact-match filters on source, title, section, user_id or any metadata key.",

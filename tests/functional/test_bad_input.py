@@ -99,6 +99,7 @@ def test_empty_knowledge_base_is_a_409(tmp_path) -> None:  # type: ignore[no-unt
         ("/v1/retrieve", {"query": ""}, "query: String should have at least 1 character"),
         ("/v1/retrieve", {"query": "returns", "k": True}, "k: Input should be a valid integer"),
         ("/v1/retrieve", {"query": "returns", "k": "3"}, "k: Input should be a valid integer"),
+        ("/v1/retrieve", {"query": "returns", "k": 2.5}, "k: Input should be a valid integer"),
         (
             "/v1/retrieve",
             {"query": "x", "filters": {"kind": "\ud800"}},
@@ -171,3 +172,8 @@ def test_a_wrong_method_keeps_its_allow_header(client: TestClient) -> None:
     response = client.get("/v1/query")
     assert error_of(response)[:2] == (405, "method_not_allowed")
     assert response.headers["allow"] == "POST"
+
+
+def test_an_integral_number_is_an_integer_as_in_json_schema(client: TestClient) -> None:
+    response = client.post("/v1/retrieve", json={"query": "returns", "k": 2.0})
+    assert response.status_code == 200 and len(response.json()["results"]) == 2
