@@ -39,6 +39,16 @@ CREATE TABLE IF NOT EXISTS messages (
     rephrased       INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL
 );
+-- A file written before turns were unique may hold racing duplicates: number those conversations'
+-- turns again in the order they were asked (nothing is dropped), then make the turn unique.
+UPDATE messages SET turn = (
+    SELECT COUNT(*) FROM messages AS earlier
+    WHERE earlier.conversation_id = messages.conversation_id
+      AND (earlier.created_at, earlier.message_id) <= (messages.created_at, messages.message_id)
+)
+WHERE conversation_id IN (
+    SELECT conversation_id FROM messages GROUP BY conversation_id, turn HAVING COUNT(*) > 1
+);
 DROP INDEX IF EXISTS messages_by_conversation;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_turn ON messages (conversation_id, turn);
 CREATE TABLE IF NOT EXISTS feedback (
