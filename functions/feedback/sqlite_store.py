@@ -83,7 +83,7 @@ class SQLiteStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        with self._translated_errors():
+        with translated_errors():
             self._connection = sqlite3.connect(
                 self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
             )
@@ -132,7 +132,7 @@ class SQLiteStore:
         self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message.message_id,))
 
     def iter_messages(self) -> Iterator[MessageRecord]:
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             rows = self._connection.execute("SELECT * FROM messages ORDER BY created_at").fetchall()
         for row in rows:
             yield _message(row)
@@ -186,14 +186,14 @@ class SQLiteStore:
 
     def human_answers(self) -> dict[str, str]:
         """What human agents replied to escalated messages (written by the agent console)."""
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             rows = self._connection.execute(
                 "SELECT message_id, human_answer FROM escalations WHERE human_answer IS NOT NULL"
             ).fetchall()
         return {row["message_id"]: row["human_answer"] for row in rows}
 
     def open_escalations(self) -> list[dict[str, Any]]:
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             rows = self._connection.execute(
                 "SELECT * FROM escalations WHERE status = 'open' ORDER BY created_at"
             ).fetchall()
@@ -222,7 +222,7 @@ class SQLiteStore:
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
         """Run one statement in its own transaction; the number of rows it changed."""
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 changed = self._connection.execute(sql, parameters).rowcount
@@ -233,26 +233,26 @@ class SQLiteStore:
             return changed
 
     def _read_one(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Row | None:
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             row: sqlite3.Row | None = self._connection.execute(sql, parameters).fetchone()
             return row
 
-    @staticmethod
-    @contextmanager
-    def _translated_errors() -> Iterator[None]:
-        """SQLite's failures as the domain errors the DynamoDB store raises for the same cases."""
-        try:
-            yield
-        except sqlite3.IntegrityError as error:
-            if _TURN_TAKEN in str(error):
-                raise record_changed("the conversation store") from error
-            raise
-        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
-            raise  # a bug in this module, not a dependency failure
-        except sqlite3.DatabaseError as error:  # locked, busy, disk I/O error, not a database
-            raise DependencyUnavailableError(
-                f"the conversation database is unavailable ({error}); please retry"
-            ) from error
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """SQLite's failures as the domain errors the DynamoDB store raises for the same cases."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        if _TURN_TAKEN in str(error):
+            raise record_changed("the conversation store") from error
+        raise
+    except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise  # a bug in this module, not a dependency failure
+    except sqlite3.DatabaseError as error:  # locked, busy, disk I/O error, not a database
+        raise DependencyUnavailableError(
+            f"the conversation database is unavailable ({error}); please retry"
+        ) from error
 
 
 def _owned(row: sqlite3.Row | None, user_id: str | None) -> MessageRecord | None:
