@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from functions.feedback.records import Rating
 from functions.settings import MAX_QUESTION_CHARS
@@ -39,9 +39,30 @@ def _not_blank(value: str) -> str:
     return value
 
 
-#: Free text of a request (a length limit goes before the validator, as in `Question`).
-Text = Annotated[str, AfterValidator(_storable)]
-UserId = Annotated[str, Field(max_length=128), AfterValidator(_storable)]
+#: What `_storable` enforces, stated in the schema for clients (JSON cannot carry a lone
+#: surrogate as valid UTF-8, so NUL is the one character a pattern needs to exclude).
+_NO_NUL = r"^[^\x00]*$"
+# Free text of a request: the length limit goes before the validator (pydantic then reports it
+# as a string length, and refuses a lone surrogate itself); the pattern documents the validator.
+UserId = Annotated[
+    str, Field(max_length=128, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
+MessageId = Annotated[
+    str,
+    Field(min_length=1, max_length=128, json_schema_extra={"pattern": _NO_NUL}),
+    AfterValidator(_storable),
+]
+Reason = Annotated[
+    str, Field(max_length=200, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
+Comment = Annotated[
+    str, Field(max_length=4000, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
+CheckedText = Annotated[
+    str,
+    Field(min_length=1, max_length=20000, json_schema_extra={"pattern": _NO_NUL}),
+    AfterValidator(_storable),
+]
 #: A question or search text: 1 to MAX_QUESTION_CHARS characters, not only white space. The
 #: pattern documents the two validators for clients (Python's `\\s` is what `str.strip` removes).
 Question = Annotated[
@@ -63,7 +84,10 @@ def _single_filter_value(value: Any) -> Any:
     return _storable(value) if isinstance(value, str) else value
 
 
-FilterValue = Annotated[str | int | float | bool, BeforeValidator(_single_filter_value)]
+FilterValue = Annotated[
+    Annotated[str, WithJsonSchema({"type": "string", "pattern": _NO_NUL})] | int | float | bool,
+    BeforeValidator(_single_filter_value),
+]
 
 
 class QueryRequest(_Request):
@@ -146,12 +170,15 @@ class RetrieveResponse(BaseModel):
 #: The groundedness check compares the text with every sentence of every source: these bound one
 #: request's work (a retrieval's top_k passages are 800 characters each by default).
 MAX_SOURCES, MAX_SOURCE_CHARS = 20, 5000
+SourceText = Annotated[
+    str, Field(max_length=MAX_SOURCE_CHARS, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
 
 
 class GuardrailCheckRequest(_Request):
-    text: Annotated[str, Field(min_length=1, max_length=20000), AfterValidator(_storable)]
+    text: CheckedText
     stage: Literal["input", "output"]
-    sources: list[Annotated[str, Field(max_length=MAX_SOURCE_CHARS), AfterValidator(_storable)]] = Field(
+    sources: list[SourceText] = Field(
         default_factory=list,
         max_length=MAX_SOURCES,
         description=f"Passages for the groundedness check: at most {MAX_SOURCES} of at most "
@@ -166,10 +193,10 @@ class GuardrailCheckResponse(BaseModel):
 
 
 class FeedbackRequest(_Request):
-    message_id: Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_storable)]
+    message_id: MessageId
     rating: Rating
-    reason: Annotated[str, Field(max_length=200), AfterValidator(_storable)] | None = None
-    comment: Annotated[str, Field(max_length=4000), AfterValidator(_storable)] | None = None
+    reason: Reason | None = None
+    comment: Comment | None = None
     escalate: StrictBool = False
     user_id: UserId | None = Field(
         default=None,
