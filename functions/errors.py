@@ -40,6 +40,12 @@ class IngestError(GenAiStackError):
     """A document could not be read or indexed; the previous index stays in place."""
 
 
+def record_changed(what: str) -> ConflictError:
+    """The conflict of a racing write (two requests storing the same turn), worded alike by every
+    store; `what` names the store."""
+    return ConflictError(f"{what}: the record was changed by another request")
+
+
 class RateLimitedError(GenAiStackError):
     """The caller is over its request limit; it may try again after `retry_after_seconds`."""
 

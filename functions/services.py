@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from functions.guardrails.policy import GuardrailPolicy
     from functions.ingest.pipeline import Ingestor
     from functions.limits.quota import FixedWindowLimiter
+    from functions.rag.embedded_store import IndexHealth
     from functions.rag.embedders import Embedder
     from functions.rag.pipeline import AnswerPipeline
     from functions.rag.retriever import Retriever
@@ -66,6 +67,16 @@ class Services:
         from functions.rag.embedded_store import EmbeddedVectorStore
 
         return EmbeddedVectorStore(settings.index_dir, settings.embedding_dimension)
+
+    def index_health(self) -> IndexHealth | None:
+        """Which version of the embedded index is served and whether it is the one CURRENT names;
+        None for OpenSearch, whose health the domain's own alarms watch."""
+        if self.settings.vector_store is not VectorStoreKind.EMBEDDED:
+            return None
+        from functions.rag.embedded_store import EmbeddedVectorStore
+
+        store = self.vector_store
+        return store.health() if isinstance(store, EmbeddedVectorStore) else None
 
     @cached_property
     def ingestor(self) -> Ingestor:
@@ -134,7 +145,7 @@ class Services:
         """The embedded store of conversations, feedback and escalations (one SQLite file)."""
         from functions.feedback.sqlite_store import SQLiteStore
 
-        return SQLiteStore(self.settings.database_path)
+        return SQLiteStore(self.settings.database_path, self.settings.database_busy_timeout)
 
     @cached_property
     def conversations(self) -> ConversationStore:
@@ -195,10 +206,8 @@ class Services:
         )
 
     @cached_property
-    def idempotency_config(self) -> IdempotencyConfig | None:
-        """Powertools idempotency for feedback, where a table for it is configured (in AWS)."""
-        if not self.settings.idempotency_table:
-            return None
+    def idempotency_config(self) -> IdempotencyConfig:
+        """Powertools idempotency for feedback: a DynamoDB table in AWS, the SQLite file locally."""
         from functions.feedback.idempotency import idempotency_config
 
         return idempotency_config()
@@ -206,19 +215,22 @@ class Services:
     def register_lambda_context(self, context: LambdaContext) -> None:
         """Tell the idempotency utility this invocation's deadline, so that a submission whose Lambda
         timed out can be retried at once instead of being refused as in progress."""
-        if self.idempotency_config is not None:
+        if self.settings.idempotency_table:
             self.idempotency_config.register_lambda_context(context)
 
     @cached_property
     def feedback(self) -> FeedbackService:
+        from functions.feedback.idempotency import dynamodb_once, sqlite_once
         from functions.feedback.service import FeedbackService
 
+        settings = self.settings
         once = None
-        if self.idempotency_config is not None:
-            from functions.feedback.idempotency import dynamodb_once
-
-            assert self.settings.idempotency_table is not None  # implied by idempotency_config
-            once = dynamodb_once(self.settings.idempotency_table, self.idempotency_config)
+        if settings.idempotency_table:
+            once = dynamodb_once(settings.idempotency_table, self.idempotency_config)
+        elif settings.store is StoreKind.SQLITE:
+            once = sqlite_once(
+                settings.database_path, self.idempotency_config, settings.database_busy_timeout
+            )
         return FeedbackService(self.conversations, self.feedback_store, self.escalation, once=once)
 
     @cached_property

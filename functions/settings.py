@@ -25,6 +25,8 @@ from functions.contract import (
 )
 
 TITAN_DIMENSIONS = (256, 512, 1024)
+#: The longest question the API's schema admits; `max_question_chars` may only lower it.
+MAX_QUESTION_CHARS = 4000
 
 
 class Settings(BaseSettings):
@@ -66,7 +68,14 @@ class Settings(BaseSettings):
     question_window_seconds: int = Field(default=60, ge=1, le=86_400)
 
     # Request limits
-    max_question_chars: int = Field(default=4000, ge=1)
+    max_question_chars: int = Field(default=MAX_QUESTION_CHARS, ge=1, le=MAX_QUESTION_CHARS)
+    # Request bodies above this are refused with a 413 before they are read whole or parsed
+    # (the largest valid body, a guardrails check with its sources, is about 120 kB of text).
+    max_request_bytes: int = Field(default=512 * 1024, ge=1024, le=10 * 1024 * 1024)
+
+    # How long a write to the embedded SQLite file waits for another process's lock before it
+    # is a 503 (the caller retries) instead of holding the request.
+    database_busy_timeout: float = Field(default=1.0, gt=0.0, le=30.0, description="seconds")
     max_k: int = Field(default=50, ge=1, le=1000)
 
     # Retrieval: how many chunks reach the prompt, and how the two rankings are fused.

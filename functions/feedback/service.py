@@ -18,11 +18,14 @@ from functions.observability import logger, metrics
 
 @dataclass(frozen=True)
 class FeedbackSubmission:
+    """One verdict on a message, by `user_id` (None: anonymous), who must own the message."""
+
     message_id: str
     rating: Rating
     reason: str | None = None
     comment: str | None = None
     escalate: bool = False
+    user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,9 @@ SubmitFunction = Callable[..., FeedbackReceipt]
 
 class FeedbackService:
     """Validates and stores feedback. `once` wraps the submission so that a retried request has
-    no second effect (in AWS: Powertools idempotency on a DynamoDB table); the same submission
-    within the idempotency window returns the first receipt, without a second ticket."""
+    no second effect (Powertools idempotency on a DynamoDB table in AWS, on the SQLite file
+    locally); the same submission within the idempotency window returns the first receipt,
+    without a second ticket. Only the user who owns the message may rate it."""
 
     def __init__(
         self,
@@ -62,8 +66,8 @@ class FeedbackService:
         The feedback is saved before the ticket is opened, so a failing escalation channel never
         loses the rating; the caller gets the error and can retry.
         """
-        message = self._conversations.get_message(submission.message_id)
-        if message is None:
+        message = self._conversations.get_message(submission.message_id, user_id=submission.user_id)
+        if message is None:  # missing, or someone else's: the same answer, so it reveals nothing
             raise NotFoundError(
                 f"no answer with message_id {submission.message_id!r}: use the id returned by /v1/query"
             )

@@ -3,6 +3,11 @@
 One connection shared by the server's worker threads behind a lock (SQLite serialises writers
 anyway); WAL mode lets a second process (the CLI's `stats`) read while the server writes. Every
 write is one transaction, so a failed call leaves nothing half-written.
+
+The store keeps the same contract as the DynamoDB one (`functions.feedback.ports`): reads are
+filtered by owner, a (conversation, turn) is written once (a unique key; the loser of a race gets
+a ConflictError, 409), and a database another process holds locked, or cannot be read, is a
+DependencyUnavailableError (503) after `busy_timeout` seconds, not an internal error.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating
+from functions.errors import DependencyUnavailableError, record_changed
+from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating, belongs_to
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -32,7 +39,18 @@ CREATE TABLE IF NOT EXISTS messages (
     rephrased       INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, turn);
+-- A file written before turns were unique may hold racing duplicates: number those conversations'
+-- turns again in the order they were asked (nothing is dropped), then make the turn unique.
+UPDATE messages SET turn = (
+    SELECT COUNT(*) FROM messages AS earlier
+    WHERE earlier.conversation_id = messages.conversation_id
+      AND (earlier.created_at, earlier.message_id) <= (messages.created_at, messages.message_id)
+)
+WHERE conversation_id IN (
+    SELECT conversation_id FROM messages GROUP BY conversation_id, turn HAVING COUNT(*) > 1
+);
+DROP INDEX IF EXISTS messages_by_conversation;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_turn ON messages (conversation_id, turn);
 CREATE TABLE IF NOT EXISTS feedback (
     message_id TEXT PRIMARY KEY REFERENCES messages (message_id),
     rating     TEXT NOT NULL CHECK (rating IN ('up', 'down')),
@@ -54,20 +72,26 @@ CREATE TABLE IF NOT EXISTS escalations (
 );
 """
 
+#: The constraint a second message for the same (conversation, turn) violates.
+_TURN_TAKEN = "UNIQUE constraint failed: messages.conversation_id, messages.turn"
+
 
 class SQLiteStore:
     """ConversationStore, FeedbackStore and Escalation in one database file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = 1.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._connection.row_factory = sqlite3.Row
-        with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA foreign_keys=ON")
-            self._connection.executescript(_SCHEMA)
+        with translated_errors():
+            self._connection = sqlite3.connect(
+                self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+            )
+            self._connection.row_factory = sqlite3.Row
+            with self._lock:
+                self._connection.execute("PRAGMA journal_mode=WAL")
+                self._connection.execute("PRAGMA foreign_keys=ON")
+                self._connection.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -94,21 +118,21 @@ class SQLiteStore:
             ),
         )
 
-    def get_message(self, message_id: str) -> MessageRecord | None:
+    def get_message(self, message_id: str, *, user_id: str | None) -> MessageRecord | None:
         row = self._read_one("SELECT * FROM messages WHERE message_id = ?", (message_id,))
-        return None if row is None else _message(row)
+        return _owned(row, user_id)
 
-    def last_message(self, conversation_id: str) -> MessageRecord | None:
+    def last_message(self, conversation_id: str, *, user_id: str | None) -> MessageRecord | None:
         row = self._read_one(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY turn DESC LIMIT 1", (conversation_id,)
         )
-        return None if row is None else _message(row)
+        return _owned(row, user_id)
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message.message_id,))
 
     def iter_messages(self) -> Iterator[MessageRecord]:
-        with self._lock:
+        with self._lock, translated_errors():
             rows = self._connection.execute("SELECT * FROM messages ORDER BY created_at").fetchall()
         for row in rows:
             yield _message(row)
@@ -162,14 +186,14 @@ class SQLiteStore:
 
     def human_answers(self) -> dict[str, str]:
         """What human agents replied to escalated messages (written by the agent console)."""
-        with self._lock:
+        with self._lock, translated_errors():
             rows = self._connection.execute(
                 "SELECT message_id, human_answer FROM escalations WHERE human_answer IS NOT NULL"
             ).fetchall()
         return {row["message_id"]: row["human_answer"] for row in rows}
 
     def open_escalations(self) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, translated_errors():
             rows = self._connection.execute(
                 "SELECT * FROM escalations WHERE status = 'open' ORDER BY created_at"
             ).fetchall()
@@ -196,20 +220,44 @@ class SQLiteStore:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _write(self, sql: str, parameters: tuple[Any, ...]) -> None:
-        with self._lock:
+    def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """Run one statement in its own transaction; the number of rows it changed."""
+        with self._lock, translated_errors():
             self._connection.execute("BEGIN IMMEDIATE")
             try:
-                self._connection.execute(sql, parameters)
+                changed = self._connection.execute(sql, parameters).rowcount
             except BaseException:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
+            return changed
 
     def _read_one(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Row | None:
-        with self._lock:
+        with self._lock, translated_errors():
             row: sqlite3.Row | None = self._connection.execute(sql, parameters).fetchone()
             return row
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """SQLite's failures as the domain errors the DynamoDB store raises for the same cases."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        if _TURN_TAKEN in str(error):
+            raise record_changed("the conversation store") from error
+        raise
+    except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise  # a bug in this module, not a dependency failure
+    except sqlite3.DatabaseError as error:  # locked, busy, disk I/O error, not a database
+        raise DependencyUnavailableError(
+            f"the conversation database is unavailable ({error}); please retry"
+        ) from error
+
+
+def _owned(row: sqlite3.Row | None, user_id: str | None) -> MessageRecord | None:
+    message = None if row is None else _message(row)
+    return message if message is not None and belongs_to(message, user_id) else None
 
 
 def _message(row: sqlite3.Row) -> MessageRecord:

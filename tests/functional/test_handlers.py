@@ -71,7 +71,9 @@ def test_behind_the_authorizer_the_user_is_the_tokens_subject(handlers: dict[str
     other_status, refused = ask({"question": "Can I pay in instalments?", "user_id": "someone-else"})
 
     assert status == same_status == 200
-    stored = SQLiteStore(get_settings().database_path).get_message(answer["message_id"])
+    stored = SQLiteStore(get_settings().database_path).get_message(
+        answer["message_id"], user_id="cognito-sub-1"
+    )
     assert stored is not None and stored.user_id == "cognito-sub-1"
     assert (other_status, refused["error"]["code"]) == (403, "forbidden")
     assert "token's sub" in refused["error"]["message"]
@@ -108,7 +110,8 @@ def test_feedback_handler_records_a_rating_for_an_answer(handlers: dict[str, Han
 def test_each_function_mounts_only_its_own_route(handlers: dict[str, Handler]) -> None:
     status, body = invoke(handlers["feedback"], "POST", "/v1/query", {"question": "hi"})
     assert status == 404 and body["error"]["code"] == "not_found"
-    assert invoke(handlers["retrieval"], "GET", "/health", None)[1] == {"status": "ok"}
+    health = invoke(handlers["retrieval"], "GET", "/health", None)[1]
+    assert health == {"status": "ok", "index": {"version": "v000001", "healthy": True, "problem": None}}
 
 
 def test_bad_input_through_a_handler_is_a_clear_4xx(handlers: dict[str, Handler]) -> None:
@@ -124,3 +127,32 @@ def test_metrics_are_emitted_as_emf(handlers: dict[str, Handler], capsys: pytest
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     emitted = {m["Name"] for line in lines for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert {"Queries", "QueryLatency", "GroundedAnswers", "InputTokens"} <= emitted
+
+
+def test_behind_the_authorizer_another_subject_cannot_act_on_a_conversation(
+    handlers: dict[str, Handler],
+) -> None:
+    def call(name: str, path: str, body: dict[str, Any], subject: str) -> tuple[int, dict[str, Any]]:
+        event = signed_in(api_gateway_event(EVENT, "POST", path, json.dumps(body)), subject)
+        response = handlers[name](event, FakeLambdaContext())
+        return response["statusCode"], json.loads(response["body"])
+
+    _, answer = call("query", "/v1/query", {"question": "Can I pay in instalments?"}, "cognito-sub-1")
+    continued = {"question": "Instalments, can I?", "conversation_id": answer["conversation_id"]}
+    rating = {"message_id": answer["message_id"], "rating": "down", "escalate": True}
+
+    assert call("query", "/v1/query", continued, "cognito-sub-2")[0] == 404
+    assert call("feedback", "/v1/feedback", rating, "cognito-sub-2")[0] == 404
+    status, receipt = call("feedback", "/v1/feedback", rating, "cognito-sub-1")
+    assert status == 200 and receipt["ticket_id"]
+
+
+def test_a_body_over_the_limit_is_refused_in_lambda(handlers: dict[str, Handler]) -> None:
+    limit = get_settings().max_request_bytes
+    body = json.dumps({"question": "x" * limit})
+    event = api_gateway_event(EVENT, "POST", "/v1/query", body)
+    event["headers"] = {key: value for key, value in event["headers"].items() if key != "content-length"}
+    response = handlers["query"](event, FakeLambdaContext())
+    error = json.loads(response["body"])["error"]
+    assert (response["statusCode"], error["code"]) == (413, "body_too_large")
+    assert f"limit of {limit} bytes" in error["message"]

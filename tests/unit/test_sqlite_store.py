@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.errors import ConflictError
 from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating
 from functions.feedback.sqlite_store import SQLiteStore
 
@@ -22,10 +23,10 @@ def test_messages_round_trip_and_last_turn_wins(store: SQLiteStore) -> None:
     first = message("m1", 1)
     store.save_message(first)
     store.save_message(message("m2", 2))
-    assert store.get_message("m1") == first
-    last = store.last_message("c1")
+    assert store.get_message("m1", user_id="u1") == first
+    last = store.last_message("c1", user_id="u1")
     assert last is not None and last.message_id == "m2"
-    assert store.last_message("other") is None
+    assert store.last_message("other", user_id="u1") is None
 
 
 def test_feedback_replaces_the_earlier_verdict(store: SQLiteStore) -> None:
@@ -56,11 +57,36 @@ def test_rephrase_mark_and_escalations(store: SQLiteStore) -> None:
     store.save_message(first)
     store.mark_rephrased(first)
     store.escalate(EscalationTicket("t1", "m1", "c1", "u1", "wrong answer", None))
-    assert store.get_message("m1").rephrased  # type: ignore[union-attr]
+    assert store.get_message("m1", user_id="u1").rephrased  # type: ignore[union-attr]
     assert [t["ticket_id"] for t in store.open_escalations()] == ["t1"]
     assert store.stats()["rephrased"] == 1
 
 
 def test_data_survive_reopening(tmp_path: Path) -> None:
     SQLiteStore(tmp_path / "db.sqlite3").save_message(message("m1", 1))
-    assert SQLiteStore(tmp_path / "db.sqlite3").get_message("m1") is not None
+    assert SQLiteStore(tmp_path / "db.sqlite3").get_message("m1", user_id="u1") is not None
+
+
+def test_a_file_with_racing_duplicate_turns_is_numbered_again(tmp_path: Path) -> None:
+    # GIVEN a database written before turns were unique, holding turns 1, 2, 2 of one conversation
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE messages (message_id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, user_id TEXT, "
+        "turn INTEGER NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, sources TEXT NOT NULL, "
+        "grounded INTEGER NOT NULL, fallback INTEGER NOT NULL, blocked INTEGER NOT NULL, "
+        "rephrased INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL)"
+    )
+    old.execute("CREATE INDEX messages_by_conversation ON messages (conversation_id, turn)")
+    for message_id, turn, second in (("m1", 1, 1), ("m2", 2, 2), ("m3", 2, 3)):
+        old.execute(
+            "INSERT INTO messages VALUES (?, 'c1', 'u1', ?, 'q', 'a', '[]', 1, 0, 0, 0, ?)",
+            (message_id, turn, f"2026-12-01T09:00:0{second}+00:00"),
+        )
+    old.commit()
+    old.close()
+    # WHEN the store opens it THEN every message is kept, numbered in the order it was asked
+    store = SQLiteStore(path)
+    assert [(m.message_id, m.turn) for m in store.iter_messages()] == [("m1", 1), ("m2", 2), ("m3", 3)]
+    with pytest.raises(ConflictError):
+        store.save_message(message("m4", 3))
