@@ -90,7 +90,9 @@ class HeldOut:
 def main(args: EvaluateArguments) -> dict[str, Any]:
     """Measure the candidate (and the current model), write `evaluation.json`; returns its content."""
     from training_jobs.common.models import load_causal_lm, load_reward_model, write_report
-    from training_jobs.common.tiny import apply_tiny, tiny_base_model, tiny_datasets, tiny_inputs
+    from training_jobs.common.tiny import apply_tiny, tiny_inputs
+    from training_jobs.data.build import tiny_datasets
+    from training_jobs.pretrain.train import tiny_base_model
 
     if args.tiny:
         apply_tiny(TINY, args)

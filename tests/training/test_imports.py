@@ -53,3 +53,36 @@ def test_the_shipped_code_holds_every_project_module_a_job_imports() -> None:
 
     assert needed - shipped == set()
     assert "functions.guardrails.pii" in needed  # the data builder's redactor: the walk follows imports
+
+
+#: The pipeline's order: a job may import what comes before it (its inputs' producers), never after.
+PIPELINE = (
+    ("training_jobs.data",),
+    ("training_jobs.pretrain",),
+    ("training_jobs.finetune",),
+    ("training_jobs.rlhf.reward",),
+    ("training_jobs.rlhf.policy", "training_jobs.rlhf.dpo"),
+    ("training_jobs.evaluate",),
+)
+
+
+def stage(module: str) -> int | None:
+    """The module's place in the pipeline; None for `common` and for the CLI and launch above it."""
+    for index, prefixes in enumerate(PIPELINE):
+        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
+            return index
+    return None
+
+
+def test_common_imports_no_job_and_jobs_import_only_earlier_steps() -> None:
+    backwards = []
+    for module, path in project_modules().items():
+        if not module.startswith("training_jobs."):
+            continue
+        imports = {name for name in imported_modules(path) if name.startswith("training_jobs.")}
+        jobs = {name for name in imports if stage(name) is not None}
+        if module.startswith("training_jobs.common"):
+            backwards += [(module, name) for name in jobs]
+        elif (own := stage(module)) is not None:
+            backwards += [(module, name) for name in jobs if (stage(name) or 0) > own]
+    assert backwards == []

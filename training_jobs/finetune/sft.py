@@ -68,10 +68,12 @@ def main(args: SFTArguments, lora: LoraArguments) -> dict[str, Any]:
         trained_model,
         trl_config_kwargs,
     )
+    from training_jobs.data.build import tiny_datasets
+    from training_jobs.pretrain.train import tiny_base_model
 
     if args.tiny:
         apply_tiny(TINY, args, lora)
-    paths = resolve_paths(args, "finetune", "sft")
+    paths = resolve_paths(args, "finetune", "sft", tiny_model=tiny_base_model, tiny_datasets=tiny_datasets)
     train_rows = load_chat_set(paths.data_dir, "train")
     eval_rows = load_chat_set(paths.data_dir, "eval")
     tokenizer = AutoTokenizer.from_pretrained(str(paths.model))
