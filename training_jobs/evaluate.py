@@ -41,7 +41,8 @@ from training_jobs.common.args import JobArguments, make_job_parser, run_job
 from training_jobs.common.sagemaker import MissingInputError, SageMakerEnvironment
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser, PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from trl.scripts.utils import TrlParser
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ def _primary(metrics: dict[str, float]) -> tuple[str, bool]:
     return "preference_accuracy", True
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, EvaluateArguments)
 
 

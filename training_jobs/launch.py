@@ -124,6 +124,8 @@ def hyperparameters(job: Job, job_args: list[str], tiny: bool) -> dict[str, str]
     """The job's flags as SageMaker hyperparameters, after the job's own parser accepted them."""
     import importlib
 
+    if "--config" in job_args:
+        raise InputError("--config: a launched job gets its flags as hyperparameters; give them after `--`")
     module = importlib.import_module(job.module)
     parse_job_args(module.make_parser(None), job_args)
     values: dict[str, str] = {"tiny": "true"} if tiny else {}

@@ -219,6 +219,8 @@ def test_bad_launches_fail_before_anything_is_created(
         launch(cdk_json, "finetune", "--input", f"corpus=s3://{BUCKET}/data/corpus/")
     with pytest.raises(SystemExit):  # the job's own parser refuses the flag, with its usage
         launch(cdk_json, "finetune", "--", "--no-such-flag", "1")
+    with pytest.raises(InputError, match="give them after `--`"):
+        launch(cdk_json, "finetune", "--", "--config", "finetune.yaml")
     with pytest.raises(InputError, match="one value per flag"):
         launch(cdk_json, "finetune", "--", "--lora_target_modules", "q_proj", "v_proj")
     status = cli(["finetune", "--role", ROLE, "--s3-uri", f"s3://{BUCKET}", "--input", "model=/local/path"])

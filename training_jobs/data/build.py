@@ -27,7 +27,7 @@ from training_jobs.common.jsonl import DatasetError, read_jsonl, write_jsonl
 from training_jobs.common.sagemaker import SageMakerEnvironment
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
     from functions.contract import InteractionRecord
 
@@ -130,7 +130,7 @@ def tiny_datasets(root: Path) -> Path:
     return directory
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, DataArguments)
 
 

@@ -28,7 +28,7 @@ from training_jobs.common.tiny import apply_tiny
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def main(args: SFTArguments, lora: LoraArguments) -> dict[str, Any]:
     return metrics
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, SFTArguments, LoraArguments)
 
 

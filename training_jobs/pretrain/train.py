@@ -35,7 +35,7 @@ from training_jobs.common.tiny import apply_tiny
 
 if TYPE_CHECKING:
     import torch
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
     from training_jobs.pretrain.distributed import Runtime
 
@@ -377,7 +377,7 @@ def _export(
     logger.info("wrote %s: eval perplexity %.2f", output_dir, metrics["eval_perplexity"])
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, PretrainArguments)
 
 

@@ -26,7 +26,7 @@ from training_jobs.common.tiny import apply_tiny
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
 
 @dataclass
@@ -93,7 +93,7 @@ def main(args: DPOArguments, lora: LoraArguments) -> dict[str, Any]:
     return metrics
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, DPOArguments, FullTrainingLoraArguments)
 
 

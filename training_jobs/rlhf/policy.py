@@ -36,7 +36,8 @@ from training_jobs.common.tiny import apply_tiny
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser, PreTrainedModel
+    from transformers import PreTrainedModel
+    from trl.scripts.utils import TrlParser
 
 
 @dataclass
@@ -166,7 +167,7 @@ def _prompts(pairs: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
     return list(seen.values())
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, PolicyArguments, FullTrainingLoraArguments)
 
 
