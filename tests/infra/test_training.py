@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,7 +87,7 @@ def test_every_job_of_the_catalogue_exists_and_has_an_instance_type_setting() ->
         )
 
 
-def test_the_pipeline_ships_the_code_launch_stages(default_stack: Synthesized, tmp_path: Any) -> None:
+def test_the_pipeline_ships_the_code_launch_stages(tmp_path: Path) -> None:
     """One list of shipped code: the CDK asset and `launch`'s staging folder hold the same files."""
     from infra.lambdas import REPO_ROOT, package_files
     from training_jobs.common.jobs import CODE
