@@ -5,8 +5,8 @@ pipeline over the same chunks, vectors and embedder.
 
 Each pipeline runs alone in a fresh process: sharing one would let one's thread pools (OpenBLAS,
 OpenMP) spin on the cores while the other computes. The embedded store holds numpy's BLAS to one
-thread (`hold_blas_to_one_thread`); before it did, the threads OpenBLAS leaves spinning after the
-dense search slowed the next query's embedding down (p50 at 10k chunks 98 ms against 37 ms).
+thread (`hold_blas_to_one_thread`), as it ships: otherwise the threads OpenBLAS leaves spinning
+after the dense search take the cores from the next query's embedding.
 
 The stores hold SciFact abstracts with their cached MiniLM vectors. Beyond the 5,183 abstracts the
 corpus is replicated: copy n of an abstract keeps a random 90% of its words (seeded, so every text

@@ -80,11 +80,15 @@ class CopyPackages:
 
 
 def package_files(packages: tuple[str, ...]) -> list[Path]:
-    """The source files of `packages`, bytecode caches left out."""
+    """The source files of `packages` (folders, or single files), bytecode caches left out."""
+    roots = [REPO_ROOT / package for package in packages]
+    missing = [str(root) for root in roots if not root.exists()]
+    if missing:
+        raise FileNotFoundError(f"not in the repository: {missing}")
     return sorted(
         path
-        for package in packages
-        for path in (REPO_ROOT / package).rglob("*")
+        for root in roots
+        for path in (root.rglob("*") if root.is_dir() else [root])
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     )
 

@@ -41,7 +41,8 @@ from training_jobs.common.args import JobArguments, make_job_parser, run_job
 from training_jobs.common.sagemaker import MissingInputError, SageMakerEnvironment
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser, PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from trl.scripts.utils import TrlParser
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ class HeldOut:
 def main(args: EvaluateArguments) -> dict[str, Any]:
     """Measure the candidate (and the current model), write `evaluation.json`; returns its content."""
     from training_jobs.common.models import load_causal_lm, load_reward_model, write_report
-    from training_jobs.common.tiny import apply_tiny, tiny_base_model, tiny_datasets, tiny_inputs
+    from training_jobs.common.tiny import apply_tiny, tiny_inputs
+    from training_jobs.data.build import tiny_datasets
+    from training_jobs.pretrain.train import tiny_base_model
 
     if args.tiny:
         apply_tiny(TINY, args)
@@ -227,7 +230,7 @@ def _primary(metrics: dict[str, float]) -> tuple[str, bool]:
     return "preference_accuracy", True
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, EvaluateArguments)
 
 

@@ -25,31 +25,15 @@ import argparse
 import logging
 import shutil
 import tempfile
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from training_jobs.common.args import INPUT_ERROR_STATUS, configure_logging, parse_job_args
-from training_jobs.common.jobs import DATA_INSTANCE_TYPE, JOBS, TINY_INSTANCE_TYPE, Job
+from training_jobs.common.jobs import CODE, JOBS, REPO_ROOT, TINY_INSTANCE_TYPE, Job, training_requirements
 from training_jobs.common.sagemaker import SM_CHECKPOINT_DIR, InputError
-
-if TYPE_CHECKING:
-    from infra.config import TrainingConfig
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-#: What a job imports, copied into the code channel: the training package and the few
-#: dependency-free modules of `functions` it shares with the runtime (contract, PII redactor).
-CODE_PACKAGE = "training_jobs"
-CODE_FILES = (
-    "functions/__init__.py",
-    "functions/contract.py",
-    "functions/guardrails/__init__.py",
-    "functions/guardrails/base.py",
-    "functions/guardrails/pii.py",
-)
 #: Where SageMaker mounts the code channel; on PYTHONPATH so the entry scripts import the packages.
 SM_CODE_DIR = "/opt/ml/input/data/code"
 
@@ -140,6 +124,8 @@ def hyperparameters(job: Job, job_args: list[str], tiny: bool) -> dict[str, str]
     """The job's flags as SageMaker hyperparameters, after the job's own parser accepted them."""
     import importlib
 
+    if "--config" in job_args:
+        raise InputError("--config: a launched job gets its flags as hyperparameters; give them after `--`")
     module = importlib.import_module(job.module)
     parse_job_args(module.make_parser(None), job_args)
     values: dict[str, str] = {"tiny": "true"} if tiny else {}
@@ -160,31 +146,16 @@ def hyperparameters(job: Job, job_args: list[str], tiny: bool) -> dict[str, str]
 
 
 def stage_code(directory: Path) -> Path:
-    """A copy of the packages a job imports, with the training requirements; returns its folder."""
-    shutil.copytree(
-        REPO_ROOT / CODE_PACKAGE,
-        directory / CODE_PACKAGE,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    for name in CODE_FILES:
-        (directory / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, directory / name)
-    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    requirements = [
-        requirement
-        for requirement in pyproject["project"]["optional-dependencies"]["training"]
-        if not requirement.startswith("torch")  # the training image's torch matches its CUDA
-    ]
-    (directory / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+    """A copy of the code every job ships (`CODE`), with the training requirements; returns its folder."""
+    for name in CODE:
+        source, target = REPO_ROOT / name, directory / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    (directory / "requirements.txt").write_text(training_requirements(), encoding="utf-8")
     return directory
-
-
-def instance_type(job: Job, config: TrainingConfig) -> str:
-    """The job's instance type in the CDK configuration."""
-    if job.instance_type_key is None:
-        return DATA_INSTANCE_TYPE
-    value: str = getattr(config, job.instance_type_key)
-    return value
 
 
 def main(args: LaunchArguments) -> str:
@@ -236,7 +207,7 @@ def main(args: LaunchArguments) -> str:
             distributed=Torchrun() if job.torchrun else None,
             compute=Compute(
                 instance_type=args.instance_type
-                or (TINY_INSTANCE_TYPE if args.tiny else instance_type(job, config)),
+                or (TINY_INSTANCE_TYPE if args.tiny else job.instance_type(config)),
                 instance_count=count,
                 volume_size_in_gb=config.volume_size_gb,
                 enable_managed_spot_training=spot,

@@ -4,8 +4,7 @@
 (`roles`) and the promotion step (`promotion`); `naming` holds the run-time names they share.
 """
 
-from infra.training.jobs import training_requirements
 from infra.training.pipeline import TrainingPipeline
 from infra.training.promotion import CURRENT_MODEL_KEY
 
-__all__ = ["CURRENT_MODEL_KEY", "TrainingPipeline", "training_requirements"]
+__all__ = ["CURRENT_MODEL_KEY", "TrainingPipeline"]

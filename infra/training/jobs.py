@@ -1,4 +1,5 @@
-"""The SageMaker training-job states: what a job runs, on what, and how the state starts it.
+"""The SageMaker training-job states: how a state starts a job of the catalogue
+(`training_jobs.common.jobs`), and what the container runs.
 
 Jobs run the image's Python on the `training_jobs` asset: the container command unzips it, installs
 the `training` extra of pyproject.toml (torch comes with the image) and starts the module, under
@@ -10,8 +11,6 @@ model data as it is.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,51 +23,33 @@ from constructs import Construct
 
 from infra.config import TrainingConfig
 from infra.data import DataStores
-from infra.lambdas import REPO_ROOT
 from infra.training.naming import run_uri
+from training_jobs.common.jobs import JOBS, Job
 
 CODE_DIR = "/opt/ml/code"
 RENDEZVOUS_PORT = 29400
 
 
-def training_requirements() -> str:
-    """The `training` extra of pyproject.toml without torch, which the training image provides."""
-    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    requirements = pyproject["project"]["optional-dependencies"]["training"]
-    return "".join(f"{req}\n" for req in requirements if not re.match(r"torch\b", req))
-
-
-@dataclass(frozen=True)
-class Job:
-    """One SageMaker training job: which module runs on what, with which input channels."""
-
-    step: str  # job-name suffix, e.g. `genai-<uuid>-sft`
-    module: str
-    instance_type: str
-    channels: Mapping[str, str]  # channel name -> S3 URI (a JSONPath expression)
-    instance_count: int = 1
-    torchrun: bool = False
-
-    def command(self) -> str:
-        """The container's shell command: unpack the code, install the extra, run the module."""
-        if not self.torchrun:
-            launcher = "python"
-        elif self.instance_count == 1:
-            launcher = "torchrun --standalone --nproc_per_node=gpu"
-        else:  # c10d rendezvous on the first host; torchrun assigns the node ranks
-            launcher = (
-                f"torchrun --nnodes={self.instance_count} --nproc_per_node=gpu --rdzv_backend=c10d "
-                f"--rdzv_endpoint=algo-1:{RENDEZVOUS_PORT} --rdzv_id={self.step}"
-            )
-        return " && ".join(
-            [
-                "set -euo pipefail",
-                f"python -m zipfile -e /opt/ml/input/data/code/*.zip {CODE_DIR}",
-                f"python -m pip install --quiet --requirement {CODE_DIR}/requirements.txt",
-                f"cd {CODE_DIR}",
-                f"exec {launcher} -m {self.module}",
-            ]
+def command(job: Job, instance_count: int) -> str:
+    """The container's shell command: unpack the code, install the extra, run the module."""
+    if not job.torchrun:
+        launcher = "python"
+    elif instance_count == 1:
+        launcher = "torchrun --standalone --nproc_per_node=gpu"
+    else:  # c10d rendezvous on the first host; torchrun assigns the node ranks
+        launcher = (
+            f"torchrun --nnodes={instance_count} --nproc_per_node=gpu --rdzv_backend=c10d "
+            f"--rdzv_endpoint=algo-1:{RENDEZVOUS_PORT} --rdzv_id={job.name}"
         )
+    return " && ".join(
+        [
+            "set -euo pipefail",
+            f"python -m zipfile -e /opt/ml/input/data/code/*.zip {CODE_DIR}",
+            f"python -m pip install --quiet --requirement {CODE_DIR}/requirements.txt",
+            f"cd {CODE_DIR}",
+            f"exec {launcher} -m {job.module}",
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -82,29 +63,31 @@ class JobStates:
     image_uri: str
     code: s3_assets.Asset
 
-    def state(self, prefix: str, job: Job) -> sfn.CustomState:
-        """CreateTrainingJob with `.sync`: the state ends when the job does (and fails with it)."""
+    def state(
+        self, prefix: str, name: str, channels: Mapping[str, str], *, instance_count: int = 1
+    ) -> sfn.CustomState:
+        """CreateTrainingJob with `.sync` for the catalogue's job `name`, given where its channels
+        are (S3 URIs or JSONPath expressions): the state ends when the job does (and fails with it)."""
+        job = JOBS[name]
+        if set(channels) != set(job.channels):
+            raise ValueError(f"{name} reads the channels {list(job.channels)}, given {list(channels)}")
         bucket = self.data.models.bucket_name
-        channels = {"code": self.code.s3_object_url, **job.channels}
         stopping: dict[str, Any] = {"MaxRuntimeInSeconds": self.config.max_runtime_seconds}
         if self.config.use_spot:
             stopping["MaxWaitTimeInSeconds"] = self.config.max_wait_seconds
         parameters: dict[str, Any] = {
-            "TrainingJobName.$": run_uri(f"{{}}-{job.step}"),
+            "TrainingJobName.$": run_uri(f"{{}}-{name}"),
             "RoleArn": self.role.role_arn,
             "AlgorithmSpecification": {
                 "TrainingImage": self.image_uri,
                 "TrainingInputMode": "File",
                 "ContainerEntrypoint": ["/bin/bash", "-c"],
-                "ContainerArguments": [job.command()],
+                "ContainerArguments": [command(job, instance_count)],
             },
             "Environment": {
                 "SM_MODEL_DIR": "/opt/ml/model",
                 "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
-                **{
-                    f"SM_CHANNEL_{channel.upper()}": f"/opt/ml/input/data/{channel}"
-                    for channel in job.channels
-                },
+                **{f"SM_CHANNEL_{channel.upper()}": f"/opt/ml/input/data/{channel}" for channel in channels},
             },
             "InputDataConfig": [
                 {
@@ -117,7 +100,7 @@ class JobStates:
                         }
                     },
                 }
-                for channel, uri in channels.items()
+                for channel, uri in {"code": self.code.s3_object_url, **channels}.items()
             ],
             "OutputDataConfig": {
                 "S3OutputPath": f"s3://{bucket}/jobs/",
@@ -125,12 +108,12 @@ class JobStates:
                 "CompressionType": "NONE",
             },
             "CheckpointConfig": {
-                "S3Uri.$": run_uri(f"s3://{bucket}/checkpoints/{{}}-{job.step}/"),
+                "S3Uri.$": run_uri(f"s3://{bucket}/checkpoints/{{}}-{name}/"),
                 "LocalPath": "/opt/ml/checkpoints",
             },
             "ResourceConfig": {
-                "InstanceType": job.instance_type,
-                "InstanceCount": job.instance_count,
+                "InstanceType": job.instance_type(self.config),
+                "InstanceCount": instance_count,
                 "VolumeSizeInGB": self.config.volume_size_gb,
             },
             "EnableManagedSpotTraining": self.config.use_spot,
@@ -138,7 +121,7 @@ class JobStates:
         }
         return sfn.CustomState(
             self.scope,
-            f"{prefix}{job.step.capitalize()}Job",
+            f"{prefix}{name.capitalize()}Job",
             state_json={
                 "Type": "Task",
                 "Resource": f"arn:{cdk.Aws.PARTITION}:states:::sagemaker:createTrainingJob.sync",
@@ -147,7 +130,7 @@ class JobStates:
                     "TrainingJobName.$": "$.TrainingJobName",
                     "BillableTimeInSeconds.$": "$.BillableTimeInSeconds",
                 },
-                "ResultPath": f"$.jobs.{job.step}",
+                "ResultPath": f"$.jobs.{name}",
             },
         )
 

@@ -24,10 +24,11 @@ from infra.config import ServingConfig, TrainingConfig
 from infra.data import KEY_WILDCARDS, DataStores
 from infra.lambdas import FunctionFactory, package_asset
 from infra.nag import KEY_ACTIONS, XRAY, acknowledge, arn_of
-from infra.training.jobs import Job, JobStates, training_requirements
+from infra.training.jobs import JobStates
 from infra.training.naming import BASE_MODEL_PREFIX, NAME_PREFIX, RUN_NAMES, arn_pattern, job_output, run_uri
 from infra.training.promotion import Promotion
 from infra.training.roles import build_model_role, build_training_role
+from training_jobs.common.jobs import CODE, training_requirements
 
 
 class TrainingPipeline(Construct):
@@ -51,9 +52,7 @@ class TrainingPipeline(Construct):
         code = s3_assets.Asset(
             self,
             "Code",
-            **package_asset(
-                "training_jobs", "functions", extra_files={"requirements.txt": training_requirements()}
-            ),
+            **package_asset(*CODE, extra_files={"requirements.txt": training_requirements()}),
         )
         self.training_role = build_training_role(self, data=data, code=code, image_uri=training_image)
         model_role = build_model_role(self, data=data, image_uri=serving_image)
@@ -149,49 +148,31 @@ class TrainingPipeline(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
 
-    def _data_job(self) -> Job:
-        return Job(
-            step="data",
-            module="training_jobs.data.build",
-            instance_type=self.config.data_instance_type,
-            channels={
-                "export": run_uri(f"s3://{self.data.training_data.bucket_name}/exports/{{}}/"),
-                "kb": f"s3://{self.data.documents.bucket_name}/",
-            },
-        )
+    def _data_job(self, prefix: str) -> sfn.CustomState:
+        exports = run_uri(f"s3://{self.data.training_data.bucket_name}/exports/{{}}/")
+        kb = f"s3://{self.data.documents.bucket_name}/"
+        return self.jobs.state(prefix, "data", {"export": exports, "kb": kb})
 
     def _retraining_definition(self) -> sfn.IChainable:
         sft_data, preference_data = self._output("data", "sft/"), self._output("data", "preference/")
-        sft = Job(
-            step="sft",
-            module="training_jobs.finetune.sft",
-            instance_type=self.config.finetune_instance_type,
-            channels={"model": sfn.JsonPath.string_at("$.input.base_model_uri"), "sft": sft_data},
-            torchrun=True,
+        base_model = sfn.JsonPath.string_at("$.input.base_model_uri")
+        finetune = self.jobs.state("Retrain", "finetune", {"model": base_model, "sft": sft_data})
+        reward = self.jobs.state(
+            "Retrain", "reward", {"model": self._output("finetune"), "preference": preference_data}
         )
-        reward = Job(
-            step="reward",
-            module="training_jobs.rlhf.reward",
-            instance_type=self.config.reward_instance_type,
-            channels={"model": self._output("sft"), "preference": preference_data},
-            torchrun=True,
-        )
-        policy = Job(
-            step="policy",
-            module="training_jobs.rlhf.policy",
-            instance_type=self.config.policy_instance_type,
-            channels={
-                "model": self._output("sft"),
+        policy = self.jobs.state(
+            "Retrain",
+            "policy",
+            {
+                "model": self._output("finetune"),
                 "reward_model": self._output("reward"),
                 "preference": preference_data,
             },
-            torchrun=True,
         )
-        evaluate = Job(
-            step="evaluate",
-            module="training_jobs.evaluate",
-            instance_type=self.config.evaluation_instance_type,
-            channels={
+        evaluation = self.jobs.state(
+            "Retrain",
+            "evaluate",
+            {
                 "model": self._output("policy"),
                 "current_model": sfn.JsonPath.string_at("$.current.model_uri"),
                 "reward_model": self._output("reward"),
@@ -199,33 +180,29 @@ class TrainingPipeline(Construct):
                 "preference": preference_data,
             },
         )
-        gate = self.promotion.gate(self.gate, min_improvement=self.config.min_improvement)
-        evaluation = self.jobs.state("Retrain", evaluate)
-        evaluation.next(gate)
+        evaluation.next(self.promotion.gate(self.gate, min_improvement=self.config.min_improvement))
         return (
             self._start("Retrain")
             .next(self._export("Retrain"))
-            .next(self.jobs.state("Retrain", self._data_job()))
-            .next(self.jobs.state("Retrain", sft))
-            .next(self.jobs.state("Retrain", reward))
-            .next(self.jobs.state("Retrain", policy))
+            .next(self._data_job("Retrain"))
+            .next(finetune)
+            .next(reward)
+            .next(policy)
             .next(self.promotion.current_model(then=evaluation))
         )
 
     def _pretraining_definition(self) -> sfn.IChainable:
-        pretrain = Job(
-            step="pretrain",
-            module="training_jobs.pretrain.train",
-            instance_type=self.config.pretrain_instance_type,
+        pretrain = self.jobs.state(
+            "Pretrain",
+            "pretrain",
+            {"corpus": self._output("data", "corpus/")},
             instance_count=self.config.pretrain_instance_count,
-            channels={"corpus": self._output("data", "corpus/")},
-            torchrun=True,
         )
         return (
             self._start("Pretrain")
             .next(self._export("Pretrain"))
-            .next(self.jobs.state("Pretrain", self._data_job()))
-            .next(self.jobs.state("Pretrain", pretrain))
+            .next(self._data_job("Pretrain"))
+            .next(pretrain)
         )
 
     # --- state machines ---------------------------------------------------------------------------

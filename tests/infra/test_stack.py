@@ -55,7 +55,22 @@ def test_functions_run_on_the_latest_python_on_arm64_with_tracing(default_stack:
         assert props["Runtime"] == RUNTIME.name
         assert props["Architectures"] == ["arm64"]
         assert props["TracingConfig"] == {"Mode": "Active"}
-        assert props["Timeout"] > 0 and props["MemorySize"] >= 128
+
+
+def test_function_timeouts_fit_what_invokes_them(any_stack: Synthesized) -> None:
+    # An HTTP API gives up on its integration after 30 s; SQS must hide a message at least as long
+    # as the function may run on it, or a second consumer takes the batch still being indexed.
+    functions = {props["Handler"]: props for props in our_functions(any_stack).values()}
+    for name in API_HANDLERS:
+        assert functions[handler_path(name)]["Timeout"] < 30, name
+    (queue,) = (
+        r["Properties"]
+        for r in any_stack.resources("AWS::SQS::Queue").values()
+        if "RedrivePolicy" in r["Properties"]
+    )
+    ingest = functions[handler_path("ingest")]
+    assert ingest["Timeout"] == any_stack.config.ingestion.timeout_seconds
+    assert queue["VisibilityTimeout"] >= ingest["Timeout"]
 
 
 def test_api_functions_are_sized_and_capped_as_configured(default_stack: Synthesized) -> None:

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from functions.contract import EnvVar
-from infra.training import CURRENT_MODEL_KEY, training_requirements
+from infra.config import TrainingConfig
+from infra.training import CURRENT_MODEL_KEY
 from tests.infra.conftest import Synthesized
+from training_jobs.common.jobs import JOBS, training_requirements
 
 TRAINING_JOB = "sagemaker:createTrainingJob.sync"
-MODULES = {
-    "data": "training_jobs.data.build",
-    "sft": "training_jobs.finetune.sft",
-    "reward": "training_jobs.rlhf.reward",
-    "policy": "training_jobs.rlhf.policy",
-    "evaluate": "training_jobs.evaluate",
-}
+RETRAINING_JOBS = ("data", "finetune", "reward", "policy", "evaluate")
 
 
 def training_jobs(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The CreateTrainingJob parameters of each job, by job-name suffix (`sft`, `reward`, ...)."""
+    """The CreateTrainingJob parameters of each job, by job-name suffix (`finetune`, `reward`, ...)."""
     jobs = {}
     for state in definition["States"].values():
         if state.get("Resource", "").endswith(TRAINING_JOB):
@@ -52,7 +49,7 @@ def test_retraining_runs_each_job_on_its_configured_instance_type(
     instance_types = {step: job["ResourceConfig"]["InstanceType"] for step, job in jobs.items()}
     assert instance_types == {
         "data": training.data_instance_type,
-        "sft": training.finetune_instance_type,
+        "finetune": training.finetune_instance_type,
         "reward": training.reward_instance_type,
         "policy": training.policy_instance_type,
         "evaluate": training.evaluation_instance_type,
@@ -67,25 +64,44 @@ def test_retraining_runs_each_job_on_its_configured_instance_type(
         )
 
 
-def test_jobs_get_the_channels_the_training_scripts_read(default_stack: Synthesized) -> None:
+def test_jobs_run_the_catalogues_modules_with_its_channels(default_stack: Synthesized) -> None:
     jobs = training_jobs(default_stack.state_machine("Retraining"))
-    channels = {
-        step: {c["ChannelName"] for c in job["InputDataConfig"]} - {"code"} for step, job in jobs.items()
-    }
-
-    assert channels == {
-        "data": {"export", "kb"},
-        "sft": {"model", "sft"},
-        "reward": {"model", "preference"},
-        "policy": {"model", "reward_model", "preference"},
-        "evaluate": {"model", "current_model", "reward_model", "sft", "preference"},
-    }
+    assert sorted(jobs) == sorted(RETRAINING_JOBS)
     for step, job in jobs.items():
-        for channel in channels[step]:
+        channels = {c["ChannelName"] for c in job["InputDataConfig"]} - {"code"}
+        assert channels == set(JOBS[step].channels), step
+        for channel in channels:
             assert job["Environment"][f"SM_CHANNEL_{channel.upper()}"] == f"/opt/ml/input/data/{channel}"
         command = job["AlgorithmSpecification"]["ContainerArguments"][0]
-        assert command.endswith(f"-m {MODULES[step]}")
-        assert importlib.util.find_spec(MODULES[step]) is not None
+        assert command.endswith(f"-m {JOBS[step].module}")
+        assert command.startswith("set -euo pipefail")
+        assert ("torchrun" in command) is JOBS[step].torchrun, step
+
+
+def test_every_job_of_the_catalogue_exists_and_has_an_instance_type_setting() -> None:
+    for job in JOBS.values():
+        assert importlib.util.find_spec(job.module) is not None, job.module
+        assert job.instance_type_key in TrainingConfig.model_fields, job.instance_type_key
+        assert (
+            job.instance_type(TrainingConfig()) == TrainingConfig.model_fields[job.instance_type_key].default
+        )
+
+
+def test_the_pipeline_ships_the_code_launch_stages(tmp_path: Path) -> None:
+    """One list of shipped code: the CDK asset and `launch`'s staging folder hold the same files."""
+    from infra.lambdas import REPO_ROOT, package_files
+    from training_jobs.common.jobs import CODE
+    from training_jobs.launch import stage_code
+
+    staged = stage_code(tmp_path)
+    staged_files = {
+        str(path.relative_to(staged))
+        for path in staged.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+    asset_files = {str(path.relative_to(REPO_ROOT)) for path in package_files(CODE)}
+    assert staged_files == asset_files | {"requirements.txt"}
+    assert "functions/handlers/query.py" not in asset_files  # the runtime's code stays out
 
 
 def test_pretraining_is_distributed_with_checkpoints(variant_stack: Synthesized) -> None:

@@ -100,6 +100,36 @@ def test_hyperparameters_reach_the_job_and_a_flag_wins(
     assert options["eval_fraction"] == 0.3
 
 
+def test_a_yaml_config_sets_a_jobs_flags_and_a_flag_wins(tmp_path: Path) -> None:
+    from training_jobs.common.args import parse_job_args
+    from training_jobs.data.build import make_parser
+
+    config = tmp_path / "data.yaml"
+    config.write_text("eval_fraction: 0.5\nseed: 7\nkb_dir: docs/kb\n")
+    (args,) = parse_job_args(make_parser(None), ["--config", str(config), "--seed", "9"])
+    assert (args.eval_fraction, args.seed, args.kb_dir) == (0.5, 9, "docs/kb")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("no_such_field: 1\n", "unrecognized arguments"), ("- a list\n", "must contain a YAML mapping")],
+)
+def test_a_bad_config_file_is_refused_with_the_reason(
+    tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training_jobs.common.args import parse_job_args
+    from training_jobs.data.build import make_parser
+
+    config = tmp_path / "data.yaml"
+    config.write_text(content)
+    for argv in (["--config", str(config)], ["--config", str(tmp_path / "missing.yaml")]):
+        with pytest.raises(SystemExit) as stopped:
+            parse_job_args(make_parser(None), argv)
+        assert stopped.value.code == INPUT_ERROR_STATUS
+    errors = capsys.readouterr().err
+    assert message in errors and "expected the path of a YAML file" in errors
+
+
 def test_bad_input_ends_a_job_with_one_clear_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from training_jobs.data.build import cli
 

@@ -12,16 +12,32 @@ from tests.training.conftest import metrics_of, run_cli
 
 
 def test_lora_sft_reports_held_out_quality_and_saves_a_merged_model(
-    sft_model: Path, pretrained: Path
+    sft_model: Path, pretrained: Path, datasets_dir: Path
 ) -> None:
+    from transformers import AutoTokenizer
+
+    from training_jobs.common.evaluation import generate_answers, token_f1
+    from training_jobs.common.models import load_causal_lm
+    from training_jobs.common.trainer import load_chat_set
+    from training_jobs.finetune.sft import TINY
+
     metrics = metrics_of(sft_model)
     assert metrics["saved"] == "merged"
     assert metrics["quantized_4bit"] is False
     assert math.isfinite(metrics["eval_loss"]) and metrics["eval_perplexity"] == pytest.approx(
         math.exp(metrics["eval_loss"])
     )
-    assert 0.0 <= metrics["answer_f1"] <= 1.0
     assert metrics["eval_examples"] > 0
+    # the F1 is that of the saved model's greedy answers to the first held-out prompts
+    sample = load_chat_set(datasets_dir / "sft", "eval")[: TINY["max_eval_answers"]]
+    answers = generate_answers(
+        load_causal_lm(sft_model),
+        AutoTokenizer.from_pretrained(sft_model),
+        [row["prompt"] for row in sample],
+        max_new_tokens=TINY["max_new_tokens"],
+    )
+    f1 = [token_f1(a, row["completion"][0]["content"]) for a, row in zip(answers, sample, strict=True)]
+    assert metrics["answer_f1"] == pytest.approx(sum(f1) / len(f1))
     assert metrics["base_model"] == str(pretrained.resolve())
     assert (sft_model / "model.safetensors").is_file()
     assert not (sft_model / "adapter_config.json").exists()

@@ -12,6 +12,7 @@ import pytest
 ROLE = "arn:aws:iam::123456789012:role/genai-stack-training"
 BUCKET = "genai-stack-artifacts"
 TRAINING = {
+    "data_instance_type": "ml.c5.4xlarge",
     "finetune_instance_type": "ml.g5.4xlarge",
     "reward_instance_type": "ml.g5.2xlarge",
     "policy_instance_type": "ml.g5.12xlarge",
@@ -194,16 +195,17 @@ def test_tiny_launch_is_an_on_demand_cpu_smoke_test(aws: list[dict[str, Any]], c
 def test_instance_type_defaults_per_job(cdk_json: Path) -> None:
     from infra.config import StackConfig, load_context
     from training_jobs.common.jobs import JOBS
-    from training_jobs.launch import instance_type
 
     config = StackConfig.from_context(load_context(cdk_json)).training
-    types = {job: instance_type(JOBS[job], config) for job in ("reward", "policy", "dpo", "evaluate", "data")}
+    types = {name: job.instance_type(config) for name, job in JOBS.items()}
     assert types == {
+        "data": "ml.c5.4xlarge",
+        "pretrain": "ml.p5.48xlarge",
+        "finetune": "ml.g5.4xlarge",
         "reward": "ml.g5.2xlarge",
         "policy": "ml.g5.12xlarge",
-        "dpo": "ml.g5.12xlarge",
+        "dpo": "ml.g5.12xlarge",  # preference optimization, like the policy job
         "evaluate": "ml.g5.xlarge",
-        "data": "ml.m5.2xlarge",  # no key in the CDK configuration: light CPU work
     }
 
 
@@ -217,6 +219,8 @@ def test_bad_launches_fail_before_anything_is_created(
         launch(cdk_json, "finetune", "--input", f"corpus=s3://{BUCKET}/data/corpus/")
     with pytest.raises(SystemExit):  # the job's own parser refuses the flag, with its usage
         launch(cdk_json, "finetune", "--", "--no-such-flag", "1")
+    with pytest.raises(InputError, match="give them after `--`"):
+        launch(cdk_json, "finetune", "--", "--config", "finetune.yaml")
     with pytest.raises(InputError, match="one value per flag"):
         launch(cdk_json, "finetune", "--", "--lora_target_modules", "q_proj", "v_proj")
     status = cli(["finetune", "--role", ROLE, "--s3-uri", f"s3://{BUCKET}", "--input", "model=/local/path"])

@@ -3,7 +3,8 @@
 Each job declares dataclasses whose fields carry `help` metadata, a `make_parser(prog)` factory
 and `main(*args)`; `run_job` parses the command line (after the SageMaker hyperparameters, so a
 flag given by hand wins) and turns an `InputError` into one clear log line and exit status 2
-instead of a traceback.
+instead of a traceback. The parser is trl's `TrlParser`: `--config FILE.yaml` sets defaults from a
+YAML mapping of field names (and environment variables under `env`), which flags then override.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any, cast
 from training_jobs.common.sagemaker import InputError, SageMakerEnvironment
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser
     from transformers.hf_argparser import DataClassType
+    from trl.scripts.utils import TrlParser
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +54,11 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Defaults in the flag list, and the module docstring's command lines kept as written."""
 
 
-def make_job_parser(prog: str | None, description: str | None, *dataclass_types: type) -> HfArgumentParser:
-    """An `HfArgumentParser` over the job's dataclasses (the parser trl's `TrlParser` builds on)."""
-    from transformers import HfArgumentParser
+def make_job_parser(prog: str | None, description: str | None, *dataclass_types: type) -> TrlParser:
+    """trl's parser over the job's dataclasses: their flags, and `--config` for a YAML file of them."""
+    from trl.scripts.utils import TrlParser
 
-    return HfArgumentParser(
+    return TrlParser(
         cast("list[DataClassType]", list(dataclass_types)),
         prog=prog,
         description=description,
@@ -80,11 +81,19 @@ def apply_preset(preset: Mapping[str, Any], *args: object) -> None:
                 setattr(owner, name, value)
 
 
-def parse_job_args(parser: HfArgumentParser, argv: list[str]) -> tuple[Any, ...]:
-    """The job's dataclasses; an unknown flag ends with argparse's usage message and status 2."""
-    *parsed, unknown = parser.parse_args_into_dataclasses(
-        args=argv, return_remaining_strings=True, look_for_args_file=False
-    )
+def parse_job_args(parser: TrlParser, argv: list[str]) -> tuple[Any, ...]:
+    """The job's dataclasses, from `--config` (YAML) and the flags; an unknown flag or key ends with
+    argparse's usage message and status 2."""
+    import yaml
+
+    if "--config" in argv:
+        index = argv.index("--config") + 1
+        if index == len(argv) or not os.path.isfile(argv[index]):
+            parser.error("--config: expected the path of a YAML file")
+    try:
+        *parsed, unknown = parser.parse_args_and_config(args=argv, return_remaining_strings=True)
+    except (ValueError, yaml.YAMLError) as error:  # a config file that is not a mapping of fields
+        parser.error(f"--config: {error}")
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     return tuple(parsed)
@@ -97,7 +106,7 @@ def configure_logging() -> None:
 
 
 def run_job(
-    make_parser: Callable[[str | None], HfArgumentParser],
+    make_parser: Callable[[str | None], TrlParser],
     main: Callable[..., object],
     argv: list[str] | None = None,
     prog: str | None = None,

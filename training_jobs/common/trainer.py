@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -85,6 +86,10 @@ class TrainerJobArguments(JobArguments):
     )
 
 
+#: Builds a tiny input in the tiny-inputs folder it is given, returns its path (see common/tiny.py).
+TinyInput = Callable[[Path], Path]
+
+
 @dataclass(frozen=True)
 class JobPaths:
     """Where a trl job reads and writes."""
@@ -95,9 +100,17 @@ class JobPaths:
     data_dir: Path
 
 
-def resolve_paths(args: TrainerJobArguments, job: str, data_channel: str) -> JobPaths:
-    """Flags, else SageMaker channels, else (with --tiny) the tiny inputs beside the output folder."""
-    from training_jobs.common.tiny import tiny_base_model, tiny_datasets, tiny_inputs
+def resolve_paths(
+    args: TrainerJobArguments,
+    job: str,
+    data_channel: str,
+    *,
+    tiny_model: TinyInput,
+    tiny_datasets: TinyInput,
+) -> JobPaths:
+    """Flags, else SageMaker channels, else (with --tiny) the tiny inputs beside the output folder:
+    `tiny_model` and `tiny_datasets` (a folder holding the `data_channel` folder) build them."""
+    from training_jobs.common.tiny import tiny_inputs
 
     env = SageMakerEnvironment.from_environ()
     output_dir = env.output_dir(args.output_dir, job)
@@ -106,7 +119,7 @@ def resolve_paths(args: TrainerJobArguments, job: str, data_channel: str) -> Job
         "model",
         args.model_name_or_path,
         "--model_name_or_path",
-        (lambda: tiny_base_model(root)) if args.tiny else None,
+        (lambda: tiny_model(root)) if args.tiny else None,
     )
     data_dir = env.require_channel(
         data_channel,
@@ -183,14 +196,16 @@ class PreferenceJob:
     tokenizer: PreTrainedTokenizerBase
 
 
-def prepare_preference_job(args: TrainerJobArguments, job: str) -> PreferenceJob:
+def prepare_preference_job(
+    args: TrainerJobArguments, job: str, *, tiny_model: TinyInput, tiny_datasets: TinyInput
+) -> PreferenceJob:
     """Resolve the job's paths, read both splits of the preference pairs (failing before any model
     loads when they are missing) and load the base model's tokenizer, ready for chat training."""
     from transformers import AutoTokenizer
 
     from training_jobs.common.models import ensure_chat_template
 
-    paths = resolve_paths(args, job, "preference")
+    paths = resolve_paths(args, job, "preference", tiny_model=tiny_model, tiny_datasets=tiny_datasets)
     train_rows = load_preference_set(paths.data_dir, "train")
     eval_rows = load_preference_set(paths.data_dir, "eval")
     tokenizer = AutoTokenizer.from_pretrained(str(paths.model))

@@ -27,7 +27,7 @@ from training_jobs.common.jsonl import DatasetError, read_jsonl, write_jsonl
 from training_jobs.common.sagemaker import SageMakerEnvironment
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
     from functions.contract import InteractionRecord
 
@@ -95,8 +95,9 @@ def write_card(card: dict[str, Any], directory: Path) -> None:
 
 def main(args: DataArguments) -> dict[str, Any]:
     """Build and write the three sets; returns the dataset card."""
-    from training_jobs.common.tiny import tiny_export, tiny_inputs
+    from training_jobs.common.tiny import tiny_inputs
     from training_jobs.data.builders import BuildOptions, build_datasets
+    from training_jobs.data.sample import tiny_export
 
     env = SageMakerEnvironment.from_environ()
     output_dir = env.output_dir(args.output_dir, "data")
@@ -118,7 +119,18 @@ def main(args: DataArguments) -> dict[str, Any]:
     return built.card
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def tiny_datasets(root: Path) -> Path:
+    """Folder with sft/, preference/ and corpus/ built from the sample export (built once in the
+    tiny-inputs folder `root`)."""
+    from training_jobs.data.sample import tiny_export
+
+    directory = root / "data"
+    if not (directory / "dataset_card.json").is_file():
+        main(DataArguments(output_dir=str(directory), export_path=str(tiny_export(root))))
+    return directory
+
+
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, DataArguments)
 
 

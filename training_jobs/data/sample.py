@@ -8,9 +8,11 @@ something to act on.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 from functions.contract import InteractionRecord
+from training_jobs.common.jsonl import write_jsonl
 
 #: (question, paraphrase, good answer, bad answer)
 TOPICS: tuple[tuple[str, str, str, str], ...] = (
@@ -105,3 +107,11 @@ def sample_records() -> list[InteractionRecord]:
             ),
         ]
     return records
+
+
+def tiny_export(root: Path) -> Path:
+    """The sample export as a JSONL file in the tiny-inputs folder `root` (written once)."""
+    path = root / "export.jsonl"
+    if not path.is_file():
+        write_jsonl(path, sample_records())
+    return path

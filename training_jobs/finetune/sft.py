@@ -28,7 +28,7 @@ from training_jobs.common.tiny import apply_tiny
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,12 @@ def main(args: SFTArguments, lora: LoraArguments) -> dict[str, Any]:
         trained_model,
         trl_config_kwargs,
     )
+    from training_jobs.data.build import tiny_datasets
+    from training_jobs.pretrain.train import tiny_base_model
 
     if args.tiny:
         apply_tiny(TINY, args, lora)
-    paths = resolve_paths(args, "finetune", "sft")
+    paths = resolve_paths(args, "finetune", "sft", tiny_model=tiny_base_model, tiny_datasets=tiny_datasets)
     train_rows = load_chat_set(paths.data_dir, "train")
     eval_rows = load_chat_set(paths.data_dir, "eval")
     tokenizer = AutoTokenizer.from_pretrained(str(paths.model))
@@ -115,7 +117,7 @@ def main(args: SFTArguments, lora: LoraArguments) -> dict[str, Any]:
     return metrics
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, SFTArguments, LoraArguments)
 
 

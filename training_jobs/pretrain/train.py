@@ -35,7 +35,7 @@ from training_jobs.common.tiny import apply_tiny
 
 if TYPE_CHECKING:
     import torch
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
     from training_jobs.pretrain.distributed import Runtime
 
@@ -294,9 +294,22 @@ def _optimizer(model: torch.nn.Module, args: PretrainArguments) -> tuple[torch.o
     return optimizer, get_cosine_schedule_with_warmup(optimizer, args.warmup_steps, args.max_steps)
 
 
+def tiny_base_model(root: Path) -> Path:
+    """A tiny Llama pretrained for a few steps on the sample corpus, tokenizer included (built
+    once in the tiny-inputs folder `root`)."""
+    from training_jobs.data.build import tiny_datasets
+
+    directory = root / "base"
+    if not (directory / "config.json").is_file():
+        corpus = tiny_datasets(root) / "corpus"
+        main(PretrainArguments(output_dir=str(directory), data_dir=str(corpus), tiny=True))
+    return directory
+
+
 def _tiny_corpus(output_dir: Path, runtime: Runtime) -> Path:
     """The sample export's corpus, built by rank 0 while the others wait."""
-    from training_jobs.common.tiny import tiny_datasets, tiny_inputs
+    from training_jobs.common.tiny import tiny_inputs
+    from training_jobs.data.build import tiny_datasets
 
     if runtime.is_main:
         tiny_datasets(tiny_inputs(output_dir))
@@ -364,7 +377,7 @@ def _export(
     logger.info("wrote %s: eval perplexity %.2f", output_dir, metrics["eval_perplexity"])
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, PretrainArguments)
 
 

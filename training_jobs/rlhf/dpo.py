@@ -26,7 +26,7 @@ from training_jobs.common.tiny import apply_tiny
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
 
 @dataclass
@@ -55,10 +55,12 @@ def main(args: DPOArguments, lora: LoraArguments) -> dict[str, Any]:
         trained_model,
         trl_config_kwargs,
     )
+    from training_jobs.data.build import tiny_datasets
+    from training_jobs.pretrain.train import tiny_base_model
 
     if args.tiny:
         apply_tiny(TINY, args)
-    job = prepare_preference_job(args, "dpo")
+    job = prepare_preference_job(args, "dpo", tiny_model=tiny_base_model, tiny_datasets=tiny_datasets)
     paths, tokenizer = job.paths, job.tokenizer
     trainer = DPOTrainer(
         model=str(paths.model),
@@ -91,7 +93,7 @@ def main(args: DPOArguments, lora: LoraArguments) -> dict[str, Any]:
     return metrics
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, DPOArguments, FullTrainingLoraArguments)
 
 

@@ -36,7 +36,8 @@ from training_jobs.common.tiny import apply_tiny
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser, PreTrainedModel
+    from transformers import PreTrainedModel
+    from trl.scripts.utils import TrlParser
 
 
 @dataclass
@@ -78,7 +79,7 @@ def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
     from training_jobs.common.evaluation import generate_answers, reward_scores
     from training_jobs.common.lora import peft_config, quantization_config, save_trained
     from training_jobs.common.models import load_causal_lm, load_reward_model, write_report
-    from training_jobs.common.tiny import tiny_inputs, tiny_reward_model
+    from training_jobs.common.tiny import tiny_inputs
     from training_jobs.common.trainer import (
         is_main_process,
         last_checkpoint,
@@ -86,6 +87,9 @@ def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
         trained_model,
         trl_config_kwargs,
     )
+    from training_jobs.data.build import tiny_datasets
+    from training_jobs.pretrain.train import tiny_base_model
+    from training_jobs.rlhf.reward import tiny_reward_model
 
     if args.tiny:
         apply_tiny(TINY, args)
@@ -93,7 +97,7 @@ def main(args: PolicyArguments, lora: LoraArguments) -> dict[str, Any]:
         raise InputError(
             "--beta must be > 0: the KL tie to the SFT reference keeps the policy from reward hacking"
         )
-    job = prepare_preference_job(args, "policy")
+    job = prepare_preference_job(args, "policy", tiny_model=tiny_base_model, tiny_datasets=tiny_datasets)
     paths, tokenizer = job.paths, job.tokenizer
     reward_path = SageMakerEnvironment.from_environ().require_channel(
         "reward_model",
@@ -163,7 +167,7 @@ def _prompts(pairs: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
     return list(seen.values())
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, PolicyArguments, FullTrainingLoraArguments)
 
 

@@ -18,6 +18,7 @@ On SageMaker the model comes from the channel `model` and the pairs from the cha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training_jobs.common.args import make_job_parser, run_job
@@ -25,7 +26,7 @@ from training_jobs.common.tiny import apply_tiny
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from transformers import HfArgumentParser
+    from trl.scripts.utils import TrlParser
 
 
 @dataclass
@@ -50,10 +51,12 @@ def main(args: RewardArguments) -> dict[str, Any]:
         trained_model,
         trl_config_kwargs,
     )
+    from training_jobs.data.build import tiny_datasets
+    from training_jobs.pretrain.train import tiny_base_model
 
     if args.tiny:
         apply_tiny(TINY, args)
-    job = prepare_preference_job(args, "reward")
+    job = prepare_preference_job(args, "reward", tiny_model=tiny_base_model, tiny_datasets=tiny_datasets)
     paths, tokenizer = job.paths, job.tokenizer
     trainer = RewardTrainer(
         model=str(paths.model),
@@ -80,7 +83,26 @@ def main(args: RewardArguments) -> dict[str, Any]:
     return metrics
 
 
-def make_parser(prog: str | None = None) -> HfArgumentParser:
+def tiny_reward_model(root: Path) -> Path:
+    """A tiny reward model trained from the tiny base on the sample preference pairs (built once in
+    the tiny-inputs folder `root`)."""
+    from training_jobs.data.build import tiny_datasets
+    from training_jobs.pretrain.train import tiny_base_model
+
+    directory = root / "reward"
+    if not (directory / "config.json").is_file():
+        main(
+            RewardArguments(
+                output_dir=str(directory),
+                model_name_or_path=str(tiny_base_model(root)),
+                data_dir=str(tiny_datasets(root) / "preference"),
+                tiny=True,
+            )
+        )
+    return directory
+
+
+def make_parser(prog: str | None = None) -> TrlParser:
     return make_job_parser(prog, __doc__, RewardArguments)
 
 
