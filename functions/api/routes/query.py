@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
-from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse
+from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse, Source
+from functions.rag.documents import ScoredChunk
 from functions.rag.pipeline import Answer
 
 router = APIRouter(tags=["query"])
@@ -34,16 +35,7 @@ def to_response(answer: Answer) -> QueryResponse:
     return QueryResponse.model_validate(
         {
             "answer": answer.answer,
-            "sources": [
-                {
-                    "source": hit.chunk.source,
-                    "title": hit.chunk.title,
-                    "text": hit.chunk.text,
-                    "score": hit.score,
-                    "relevance": round(hit.relevance, 6),
-                }
-                for hit in answer.sources
-            ],
+            "sources": [to_source(hit) for hit in answer.sources],
             "message_id": answer.message_id,
             "conversation_id": answer.conversation_id,
             "grounded": answer.grounded,
@@ -53,4 +45,14 @@ def to_response(answer: Answer) -> QueryResponse:
             "usage": answer.usage,
             "timings_ms": {key: round(value, 3) for key, value in answer.timings_ms.items()},
         }
+    )
+
+
+def to_source(hit: ScoredChunk) -> Source:
+    return Source(
+        source=hit.chunk.source,
+        title=hit.chunk.title,
+        text=hit.chunk.text,
+        score=hit.score,
+        relevance=round(hit.relevance, 6),
     )
