@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install install-dev demo ingest serve test lint format synth bench clean
+.PHONY: help install install-dev demo ingest serve test lint format synth bench clean widget widget-budget e2e-deps
 
 help:
 	@echo "make demo   - install, ingest data/sample_kb, serve the assistant on http://$(HOST):$(PORT)"
@@ -49,7 +49,7 @@ ingest: install
 serve: install
 	$(VENV)/bin/genai-stack serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
-demo: ingest serve
+demo: widget ingest serve
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -60,7 +60,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint
+test: lint widget-budget e2e-deps
 	$(VENV)/bin/pytest
 
 # The CloudFormation template and assets in cdk.out/, with cdk-nag as a synthesis check; pip builds
@@ -73,5 +73,29 @@ synth: install-dev
 bench: install-dev $(VENV)/.installed-bench
 	$(PY) -m bench.run
 
+# The chat widget (widget/): npm builds one bundle, which the local server serves on the demo store
+# page; make test checks its size budget and installs what the browser tests need (Debian's
+# Chromium, only when it is missing, and the playwright package).
+WIDGET_BUNDLE := widget/dist/widget.js
+WIDGET_BUDGET_BYTES := 51200
+
+widget/node_modules/.installed: widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WIDGET_BUNDLE): widget/node_modules/.installed widget/tsconfig.json $(wildcard widget/src/*.ts)
+	cd widget && npm run --silent build
+
+widget: $(WIDGET_BUNDLE)
+
+widget-budget: $(WIDGET_BUNDLE)
+	@size=$$(gzip -9c $(WIDGET_BUNDLE) | wc -c); echo "widget.js: $$size bytes gzipped (budget $(WIDGET_BUDGET_BYTES))"; \
+	test $$size -le $(WIDGET_BUDGET_BYTES)
+
+/usr/bin/chromium:
+	apt-get update -qq && apt-get install -y -qq chromium
+
+e2e-deps: /usr/bin/chromium widget install-dev
+
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR)
+	rm -rf $(VENV) widget/node_modules widget/dist cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR)
