@@ -32,7 +32,9 @@ def demo_router() -> APIRouter:
 
     @router.get("/widget.js")
     def widget_bundle() -> FileResponse:
-        return FileResponse(WIDGET_BUNDLE, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+        return FileResponse(
+            WIDGET_BUNDLE, media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+        )
 
     @router.get("/kb/{path:path}")
     def knowledge_base_document(path: str) -> FileResponse:

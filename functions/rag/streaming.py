@@ -10,12 +10,16 @@ blocks withdraws the answer: nothing after it is sent, and the final event says 
 
 from __future__ import annotations
 
+import functools
 import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages.ai import add_usage
 
 from functions.guardrails.base import Stage
 from functions.guardrails.policy import GuardrailPolicy
@@ -84,7 +88,7 @@ def generate_guarded(
     guardrails: GuardrailPolicy,
     hits: list[ScoredChunk],
     emit: EventListener,
-) -> BaseMessageChunk:
+) -> AIMessage:
     """Stream the model's reply, emitting each sentence once the output guardrails allow it; the
     whole reply (usage included) is returned for the checks the pipeline runs on the full text."""
     emit(SourcesEvent(hits))
@@ -106,10 +110,11 @@ def generate_guarded(
         else:
             withdrawn = True
             emit(WithdrawnEvent(checked.blocked_by))
-    reply = chunks[0]
-    for chunk in chunks[1:]:
-        reply = reply + chunk
-    return reply
+    usages = [c.usage_metadata for c in chunks if isinstance(c, AIMessageChunk) and c.usage_metadata]
+    return AIMessage(
+        content="".join(chunk.text for chunk in chunks),
+        usage_metadata=functools.reduce(add_usage, usages) if usages else None,
+    )
 
 
 def stream_answer(

@@ -178,5 +178,8 @@ def test_model_failure_mid_stream_ends_with_an_error_event(services: Services) -
     received = stream(client_with(services, model))
     assert received[-1] == (
         "error",
-        {"code": "dependency_unavailable", "message": "the chat model is unavailable right now; please retry"},
+        {
+            "code": "dependency_unavailable",
+            "message": "the chat model is unavailable right now; please retry",
+        },
     )

@@ -67,7 +67,8 @@ def server_sent_events(items: Iterable[StreamEvent | Answer]) -> Iterator[str]:
             elif isinstance(item, WithdrawnEvent):
                 withdrawn = True
             else:
-                withdrawn = withdrawn or (item.output_guardrails is not None and not item.output_guardrails.allowed)
+                checked = item.output_guardrails
+                withdrawn = withdrawn or (checked is not None and not checked.allowed)
                 if not sent_text and not withdrawn:  # a canned answer (blocked input, no good source)
                     yield _event("delta", {"text": item.answer})
                 final = to_response(item).model_dump(mode="json")
