@@ -17,6 +17,7 @@ from infra.monitoring import Monitoring
 from infra.network import Network
 from infra.search import SearchDomain
 from infra.training import TrainingPipeline
+from infra.widget import WidgetEdge
 
 #: Where the runtime's embedded fallbacks may write inside Lambda (the code folder is read-only).
 LAMBDA_DATA_DIR = "/tmp/genai-stack"
@@ -74,6 +75,12 @@ class GenAiStack(cdk.Stack):
         api = Api(
             self, "Api", config=config.api, functions=functions, data=data, search=search, models=models
         )
+        # The chat widget and streamed answers, through CloudFront (infra/widget.py).
+        widget = WidgetEdge(
+            self, "Widget", config=config.api, functions=functions, data=data, search=search, models=models
+        )
+        cdk.CfnOutput(self, "WidgetUrl", value=f"{widget.url}/widget.js")
+        cdk.CfnOutput(self, "WidgetBucket", value=widget.bucket.bucket_name)
         ingestion = Ingestion(
             self,
             "Ingestion",

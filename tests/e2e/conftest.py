@@ -29,7 +29,9 @@ CLI = [sys.executable, "-m", "functions.cli"]
 
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium (make test installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make test installs it)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (make test installs it)"
+)
 if not WIDGET_BUNDLE.is_file():
     pytest.skip("the widget is not built (make widget)", allow_module_level=True)
 
@@ -46,8 +48,16 @@ def server() -> Iterator[tuple[str, Path]]:
     data_dir = Path(tempfile.mkdtemp(prefix="genai-stack-e2e-"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     subprocess.run(
-        [*CLI, "ingest", str(MINI_KB), "--data-dir", str(data_dir), "--quiet"]
-        + ["--pii-allow-file", str(REPO / "data" / "public-values.txt")],
+        [
+            *CLI,
+            "ingest",
+            str(MINI_KB),
+            "--data-dir",
+            str(data_dir),
+            "--quiet",
+            "--pii-allow",
+            "@northwind.example",
+        ],
         check=True,
         env=env,
         capture_output=True,

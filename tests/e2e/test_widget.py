@@ -106,9 +106,16 @@ def test_the_conversation_survives_a_reload(page: Any) -> None:
 
 
 def test_an_api_error_shows_a_readable_message(page: Any) -> None:
-    error = {"error": {"code": "dependency_unavailable", "message": "the search index is unavailable right now; please retry"}}
+    error = {
+        "error": {
+            "code": "dependency_unavailable",
+            "message": "the search index is unavailable right now; please retry",
+        }
+    }
     for route in ("**/v1/query/stream", "**/v1/query"):
-        page.route(route, lambda r: r.fulfill(status=503, content_type="application/json", body=json.dumps(error)))
+        page.route(
+            route, lambda r: r.fulfill(status=503, content_type="application/json", body=json.dumps(error))
+        )
     open_chat(page)
     page.get_by_label("Your question").fill(RETURN_QUESTION)
     page.keyboard.press("Enter")

@@ -2,6 +2,8 @@
  * POST, which EventSource cannot send, so the stream is read from fetch), the plain JSON answer
  * as the fallback, and feedback. */
 
+const STREAM_PATH = "/v1/query/stream";
+
 export interface Source {
   source: string;
   title: string;
@@ -49,7 +51,7 @@ export class Api {
     if (stream) {
       let response: Response | null = null;
       try {
-        response = await this.post("/v1/query/stream", body, "text/event-stream");
+        response = await this.post(STREAM_PATH, body, "text/event-stream");
       } catch {
         response = null; // network failure: try the plain route below
       }
@@ -81,16 +83,21 @@ export class Api {
     return (await response.json()) as { ticket_id: string | null };
   }
 
-  private post(path: string, body: unknown, accept: string): Promise<Response> {
+  private async post(path: string, body: unknown, accept: string): Promise<Response> {
+    const json = JSON.stringify(body);
     const headers: Record<string, string> = { "content-type": "application/json", accept };
     const token = this.token();
     if (token) headers.authorization = `Bearer ${token}`;
-    return fetch(this.baseUrl.replace(/\/$/, "") + path, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(body),
-    });
+    // CloudFront signs requests to the streaming function URL (origin access control), and
+    // Lambda checks a POST body against this hash; the other routes neither need nor allow it.
+    if (path === STREAM_PATH && crypto.subtle) headers["x-amz-content-sha256"] = await sha256Hex(json);
+    return fetch(this.baseUrl.replace(/\/$/, "") + path, { method: "POST", headers, body: json });
   }
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 async function apiError(response: Response): Promise<ApiError> {

@@ -25,7 +25,7 @@ header button { background: transparent; color: var(--accent-text); border-color
 .sources { margin: 6px 0 0; padding-left: 20px; font-size: 13px; }
 .sources a { color: #1e40af; }
 .rate { display: flex; gap: 6px; margin-top: 6px; }
-.rate button { padding: 2px 8px; min-height: 32px; font-size: 13px; }
+.rate button { display: inline-flex; align-items: center; gap: 5px; padding: 2px 8px; min-height: 32px; font-size: 13px; }
 .rate button[aria-pressed="true"] { background: #dbeafe; border-color: #1e40af; }
 form.feedback, form.person-form { display: flex; flex-direction: column; gap: 6px; margin-top: 6px; }
 form.person-form { padding: 10px 12px; border-top: 1px solid #e5e7eb; }

@@ -8,6 +8,9 @@ import { STYLES } from "./styles";
 
 const MAX_COMMENT = 4000; // the feedback route's limit on `comment`
 const CITATION = /\[(\d+)\]/g;
+// A thumb drawn inline: emoji fonts are not on every system (Debian's Chromium has none).
+const THUMB =
+  '<svg aria-hidden="true" width="14" height="14" viewBox="0 0 24 24" fill="currentColor"><path d="M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z"/></svg>';
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -185,7 +188,9 @@ export class ChatWidget extends HTMLElement {
     const group = el("div", { class: "rate", role: "group", "aria-label": `${this.t.helpful}?` });
     const buttons = (["up", "down"] as const).map((rating) => {
       const label = rating === "up" ? this.t.helpful : this.t.notHelpful;
-      const button = el("button", { type: "button", "aria-pressed": String(turn.rating === rating), text: `${rating === "up" ? "👍" : "👎"} ${label}` });
+      const button = el("button", { type: "button", "aria-pressed": String(turn.rating === rating) });
+      button.innerHTML = rating === "up" ? THUMB : THUMB.replace("<svg ", '<svg style="transform:rotate(180deg)" ');
+      button.append(label);
       button.addEventListener("click", () => this.openFeedback(item, turn, rating, button));
       return button;
     });
