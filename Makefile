@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install install-dev demo ingest serve test lint format synth bench clean widget widget-budget e2e-deps
+.PHONY: help install install-dev demo ingest serve test lint format synth bench clean checkov widget widget-budget e2e-deps
 
 help:
 	@echo "make demo   - install, ingest data/sample_kb, serve the assistant on http://$(HOST):$(PORT)"
@@ -60,7 +60,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint widget-budget e2e-deps
+test: lint checkov widget-budget e2e-deps
 	$(VENV)/bin/pytest
 
 # The CloudFormation template and assets in cdk.out/, with cdk-nag as a synthesis check; pip builds
@@ -68,6 +68,26 @@ test: lint widget-budget e2e-deps
 synth: install-dev
 	CDK_OUTDIR=cdk.out $(PY) app.py
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error cdk.out/*.template.json
+
+# checkov on the synthesized template, with the defaults and with the VPC on (layer bundling
+# skipped: only templates are scanned). checkov pins its own dependencies, so it lives in its own
+# virtual environment; --skip-download keeps it offline. Every finding fails the build unless the
+# template carries its reason as checkov skip metadata (infra/nag.py, beside cdk-nag's).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV_OUT := cdk.out/checkov
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov: install-dev $(CHECKOV_VENV)/.installed
+	CDK_OUTDIR=$(CHECKOV_OUT)/default CDK_CONTEXT_JSON='{"skip_layer_bundling": true}' $(PY) app.py
+	CDK_OUTDIR=$(CHECKOV_OUT)/vpc \
+		CDK_CONTEXT_JSON='{"skip_layer_bundling": true, "network.vpc_enabled": true}' $(PY) app.py
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation \
+		-f $(CHECKOV_OUT)/default/*.template.json $(CHECKOV_OUT)/vpc/*.template.json
 
 # Every section of bench/ (see bench/run.py); the SciFact embeddings are cached in bench/results/cache/.
 bench: install-dev $(VENV)/.installed-bench
@@ -98,4 +118,4 @@ widget-budget: $(WIDGET_BUNDLE)
 e2e-deps: /usr/bin/chromium widget install-dev
 
 clean:
-	rm -rf $(VENV) widget/node_modules widget/dist cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR)
+	rm -rf $(VENV) $(CHECKOV_VENV) widget/node_modules widget/dist cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR)

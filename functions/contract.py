@@ -38,6 +38,8 @@ class EnvVar(StrEnum):
     IDEMPOTENCY_TABLE = "GENAI_STACK_IDEMPOTENCY_TABLE"
     EMBEDDING_DIMENSION = "GENAI_STACK_EMBEDDING_DIMENSION"
     PSEUDONYM_SECRET_ARN = "GENAI_STACK_PSEUDONYM_SECRET_ARN"
+    OPENSEARCH_SPACE_TYPE = "GENAI_STACK_OPENSEARCH_SPACE_TYPE"
+    QUOTA_TABLE = "GENAI_STACK_QUOTA_TABLE"
 
 
 class VectorStoreKind(StrEnum):
@@ -63,6 +65,15 @@ class StoreKind(StrEnum):
     DYNAMODB = "dynamodb"
 
 
+class SpaceType(StrEnum):
+    """The k-NN space of the index: the stack builds the index with it, the store reads its scores
+    with it (each space turns distances into scores its own way)."""
+
+    INNER_PRODUCT = "innerproduct"
+    COSINE = "cosinesimil"
+    L2 = "l2"
+
+
 # --- DynamoDB tables -------------------------------------------------------------------------
 
 
@@ -76,6 +87,8 @@ class DynamoDBLayout(StrEnum):
     TTL_ATTRIBUTE = "expires_at"  # epoch seconds
     IDEMPOTENCY_KEY = "id"  # Powertools idempotency table: partition key
     IDEMPOTENCY_TTL = "expiration"
+    QUOTA_KEY = "client_window"  # request-limit table: partition key, "<client>#<window start>"
+    QUOTA_COUNT = "requests"  # request-limit table: the window's count; expires at TTL_ATTRIBUTE
 
 
 # --- Lambda functions -------------------------------------------------------------------------
@@ -125,7 +138,7 @@ def knn_index_body(
     dimension: int = EMBEDDING_DIMENSION,
     *,
     engine: str = "faiss",
-    space_type: str = "innerproduct",
+    space_type: SpaceType = SpaceType.INNER_PRODUCT,
     m: int = 16,
     ef_construction: int = 128,
     ef_search: int = 100,
@@ -167,7 +180,7 @@ def knn_index_body(
                     "method": {
                         "name": "hnsw",
                         "engine": engine,
-                        "space_type": space_type,
+                        "space_type": SpaceType(space_type).value,
                         "parameters": {"m": m, "ef_construction": ef_construction},
                     },
                 },

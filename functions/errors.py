@@ -38,3 +38,11 @@ class DependencyUnavailableError(GenAiStackError):
 
 class IngestError(GenAiStackError):
     """A document could not be read or indexed; the previous index stays in place."""
+
+
+class RateLimitedError(GenAiStackError):
+    """The caller is over its request limit; it may try again after `retry_after_seconds`."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from functions.feedback.sqlite_store import SQLiteStore
     from functions.guardrails.policy import GuardrailPolicy
     from functions.ingest.pipeline import Ingestor
+    from functions.limits.quota import FixedWindowLimiter
     from functions.rag.embedders import Embedder
     from functions.rag.pipeline import AnswerPipeline
     from functions.rag.retriever import Retriever
@@ -57,7 +58,10 @@ class Services:
 
             assert settings.opensearch_endpoint is not None  # enforced by Settings
             return OpenSearchVectorStore.for_endpoint(
-                settings.opensearch_endpoint, settings.opensearch_index, settings.embedding_dimension
+                settings.opensearch_endpoint,
+                settings.opensearch_index,
+                settings.embedding_dimension,
+                space_type=settings.opensearch_space_type,
             )
         from functions.rag.embedded_store import EmbeddedVectorStore
 
@@ -216,3 +220,20 @@ class Services:
             assert self.settings.idempotency_table is not None  # implied by idempotency_config
             once = dynamodb_once(self.settings.idempotency_table, self.idempotency_config)
         return FeedbackService(self.conversations, self.feedback_store, self.escalation, once=once)
+
+    @cached_property
+    def question_limiter(self) -> FixedWindowLimiter:
+        """Each signed-in user's questions per window: counted in DynamoDB where a table is set."""
+        from functions.limits.quota import CounterStore, FixedWindowLimiter
+
+        settings = self.settings
+        store: CounterStore
+        if settings.quota_table:
+            from functions.limits.dynamodb import DynamoDBCounterStore
+
+            store = DynamoDBCounterStore(settings.quota_table)
+        else:
+            from functions.limits.embedded import InMemoryCounterStore
+
+            store = InMemoryCounterStore()
+        return FixedWindowLimiter(store, settings.questions_per_window, settings.question_window_seconds)

@@ -19,6 +19,7 @@ from functions.contract import (
     ENV_PREFIX,
     ChatModelKind,
     EmbedderKind,
+    SpaceType,
     StoreKind,
     VectorStoreKind,
 )
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     # AWS adapters (issue-4 adapters read these; the CDK stack sets them)
     opensearch_endpoint: str | None = None
     opensearch_index: str = "genai-stack-chunks"
+    # The k-NN space the stack built the index with (`search.space_type`): how scores read back.
+    opensearch_space_type: SpaceType = SpaceType.INNER_PRODUCT
     embedding_model_id: str = "amazon.titan-embed-text-v2:0"
     embedding_endpoint_name: str | None = None
     chat_model_id: str = "amazon.nova-lite-v1:0"
@@ -55,6 +58,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1, le=3650)
     idempotency_table: str | None = None
     embedding_dimension: int = Field(default=EMBEDDING_DIMENSION, ge=1, le=16000)
+
+    # Per-user question limit on /v1/query (signed-in users; `functions.limits`). The table holds
+    # the counters in AWS; without it each process counts on its own (the local server).
+    quota_table: str | None = None
+    questions_per_window: int = Field(default=20, ge=1, description="questions per user per window")
+    question_window_seconds: int = Field(default=60, ge=1, le=86_400)
 
     # Request limits
     max_question_chars: int = Field(default=4000, ge=1)

@@ -176,6 +176,7 @@ class Api(Construct):
             models.grant_embed(function)
         models.grant_chat(query)
         data.grant_table(data.conversations, query, write=True)
+        data.grant_count_requests(query)
         data.grant_table(data.conversations, feedback, write=False)
         data.grant_table(data.feedback, feedback, write=True)
         data.grant_table(data.idempotency, feedback, write=True)

@@ -19,7 +19,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from functions.contract import API_HANDLERS, ChatModelKind, EmbedderKind
+from functions.contract import API_HANDLERS, ChatModelKind, EmbedderKind, SpaceType
 from functions.settings import TITAN_DIMENSIONS
 
 DEFAULT_CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -80,6 +80,21 @@ class ApiConfig(_Section):
         return value
 
 
+class EdgeConfig(_Section):
+    """CloudFront and AWS WAF in front of the HTTP API (WAF cannot be attached to an HTTP API)."""
+
+    enabled: bool = Field(default=True, description="the API's public URL is a CloudFront distribution")
+    web_acl_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/.+$",
+        description="a CloudFront web ACL made in us-east-1; null: the stack makes one (us-east-1 only)",
+    )
+    requests_per_ip: int = Field(
+        default=300, ge=10, le=2_000_000_000, description="per client IP in each rate window"
+    )
+    rate_window_seconds: Literal[60, 120, 300, 600] = 300
+
+
 class ModelsConfig(_Section):
     """Which adapters the Lambdas use for embeddings and answers, and their model ids."""
 
@@ -113,7 +128,7 @@ class SearchConfig(_Section):
     index_name: str = Field(default="genai-stack-chunks", pattern=r"^[a-z0-9][a-z0-9_-]{0,254}$")
     dimension: int = Field(default=512, ge=1, le=16000, description="must be one the embedder gives")
     engine: Literal["faiss", "lucene"] = "faiss"
-    space_type: Literal["innerproduct", "cosinesimil", "l2"] = "innerproduct"
+    space_type: SpaceType = SpaceType.INNER_PRODUCT
     m: int = Field(default=16, ge=2, le=100)
     ef_construction: int = Field(default=128, ge=2, le=4096)
     ef_search: int = Field(default=100, ge=2, le=4096)
@@ -237,6 +252,7 @@ class StackConfig(_Section):
     stack_name: str = Field(default="GenAiStack", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
     skip_layer_bundling: bool = Field(default=False, description="tests: do not run pip for the layer")
     api: ApiConfig = Field(default_factory=ApiConfig)
+    edge: EdgeConfig = Field(default_factory=EdgeConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
     ingestion: IngestionConfig = Field(default_factory=IngestionConfig)

@@ -1,4 +1,4 @@
-"""Data stores: the KMS key, S3 buckets, DynamoDB tables and the escalation topic.
+"""Data stores: the KMS key, S3 buckets, DynamoDB tables, the escalation topic and the pseudonym key.
 
 Everything holding customer text (documents, conversations, feedback, training sets, models) is
 encrypted with one customer-managed key with rotation, so access to the data is also a KMS grant.
@@ -11,6 +11,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -23,7 +24,7 @@ S3_READ_WILDCARDS = ("IAM5[Action::s3:GetBucket*]", "IAM5[Action::s3:GetObject*]
 
 
 class DataStores(Construct):
-    """Buckets, tables, the escalation topic and the key that encrypts them."""
+    """Buckets, tables, the escalation topic, the pseudonym key and the key that encrypts them."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: DataConfig) -> None:
         super().__init__(scope, construct_id)
@@ -53,6 +54,9 @@ class DataStores(Construct):
             "Idempotency", partition_key=Layout.IDEMPOTENCY_KEY, ttl_attribute=Layout.IDEMPOTENCY_TTL
         )
         self.escalations = sns.Topic(self, "Escalations", master_key=self.key, enforce_ssl=True)
+        self.pseudonym_key = self._build_pseudonym_key()
+        # Per-user request counters (`functions.limits`): one item per user per window, gone at TTL.
+        self.quotas = self._build_table("Quotas", partition_key=Layout.QUOTA_KEY)
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:
@@ -72,6 +76,11 @@ class DataStores(Construct):
                 f"IAM5[Resource::{arn_of(table)}/index/*]",
                 reason=f"queries on this table's own index ({Layout.MESSAGE_ID_INDEX})",
             )
+
+    def grant_count_requests(self, grantee: iam.IGrantable) -> None:
+        """Increment counters in the quota table: UpdateItem only, and the key use it needs."""
+        self.quotas.grant(grantee, "dynamodb:UpdateItem")
+        self.key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey")
 
     def grant_publish_escalations(self, grantee: iam.IGrantable) -> None:
         self.escalations.grant_publish(grantee)
@@ -102,9 +111,29 @@ class DataStores(Construct):
             reason=f"CDK's put grant on this one bucket's objects; {KEY_ACTIONS}",
         )
 
+    def _build_pseudonym_key(self) -> secretsmanager.Secret:
+        """The key of the user-id HMAC in the training export (functions.feedback.pseudonyms)."""
+        secret = secretsmanager.Secret(
+            self,
+            "PseudonymKey",
+            description="genai-stack: HMAC key that pseudonymises user ids in training exports",
+            encryption_key=self.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=self._removal,
+        )
+        acknowledge(
+            secret,
+            "SMG4",
+            reason="a pseudonymisation key must stay the same: rotating it would give every user a "
+            "new pseudonym and unlink their records across training exports",
+        )
+        return secret
+
     def _build_access_log_bucket(self) -> s3.Bucket:
         # Server access logs can only be delivered to SSE-S3 buckets.
-        return s3.Bucket(
+        bucket = s3.Bucket(
             self,
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -116,6 +145,12 @@ class DataStores(Construct):
             removal_policy=self._removal,
             auto_delete_objects=False,
         )
+        acknowledge(
+            bucket,
+            checkov=("CKV_AWS_18",),
+            reason="the bucket that receives the other buckets' access logs: logging it would log itself",
+        )
+        return bucket
 
     def _build_bucket(self, name: str) -> s3.Bucket:
         return s3.Bucket(

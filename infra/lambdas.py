@@ -48,6 +48,18 @@ VPC_ACCESS_ACTIONS = (
 )
 VPC_ACCESS = "Lambda's VPC network-interface actions are granted on * as in AWSLambdaVPCAccessExecutionRole"
 
+#: Why no function of the stack has a dead-letter queue (checkov CKV_AWS_116).
+NO_DLQ = (
+    "no function is invoked asynchronously by a source that cannot see its failure: API Gateway and "
+    "Step Functions invoke synchronously and get the error, the SQS event source leaves failed "
+    "messages to the queue's own dead-letter queue, and the index creator answers CloudFormation"
+)
+#: Why environment variables use Lambda's own key (checkov CKV_AWS_173).
+PLAIN_ENVIRONMENT = (
+    "the variables hold resource names and settings, no secret (the pseudonym key is read from "
+    "Secrets Manager at run time); Lambda encrypts them at rest with its AWS managed key"
+)
+
 
 @jsii.implements(cdk.ILocalBundling)
 class CopyPackages:
@@ -136,11 +148,15 @@ class FunctionFactory:
         description: str,
         memory_mb: int,
         timeout: cdk.Duration,
-        reserved_concurrency: int | None = None,
+        reserved_concurrency: int | None = 1,
         in_vpc: bool = True,
         layers: list[lambda_.ILayerVersion] | None = None,
     ) -> lambda_.Function:
-        """A function whose role may only write its own logs and traces; callers add grants."""
+        """A function whose role may only write its own logs and traces; callers add grants.
+
+        `reserved_concurrency` defaults to 1: the background functions run one invocation at a
+        time; the API and ingest functions pass their configured limits (None: the unreserved pool).
+        """
         log_group = logs.LogGroup(
             scope, f"{construct_id}Logs", retention=self.log_retention, removal_policy=self.removal_policy
         )
@@ -157,7 +173,9 @@ class FunctionFactory:
         else:
             # AWSLambdaVPCAccessExecutionRole inline: CDK adds nothing to a role it did not create.
             role.add_to_policy(iam.PolicyStatement(actions=list(VPC_ACCESS_ACTIONS), resources=["*"]))
-            acknowledge(role, "IAM5[Resource::*]", reason=f"{XRAY}; {VPC_ACCESS}")
+            acknowledge(
+                role, "IAM5[Resource::*]", reason=f"{XRAY}; {VPC_ACCESS}", checkov=("CKV_AWS_111",)
+            )
         function = lambda_.Function(
             scope,
             construct_id,
@@ -185,5 +203,23 @@ class FunctionFactory:
             else None,
             security_groups=[placement.security_group] if placement else None,
         )
+        acknowledge(function, checkov=("CKV_AWS_116",), reason=NO_DLQ)
+        acknowledge(function, checkov=("CKV_AWS_173",), reason=PLAIN_ENVIRONMENT)
+        if placement is None:
+            acknowledge(
+                function,
+                checkov=("CKV_AWS_117",),
+                reason="network.vpc_enabled is false (no NAT gateway to pay for): the function calls "
+                "only AWS APIs, over TLS and signed with its role"
+                if self.placement is None
+                else "it calls only AWS APIs (S3, DynamoDB, SageMaker, Secrets Manager) and reaches "
+                "nothing inside the VPC, so it stays outside and needs no NAT path",
+            )
+        if reserved_concurrency is None:
+            acknowledge(
+                function,
+                checkov=("CKV_AWS_115",),
+                reason="reserved_concurrency is null in cdk.json: it shares the account's unreserved pool",
+            )
         self.functions.append(function)
         return function

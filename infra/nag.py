@@ -1,6 +1,10 @@
-"""cdk-nag acknowledgments: one finding at a time, each with the reason it is right for this stack.
+"""Scanner acknowledgments: one finding at a time, each with the reason it is right for this stack.
 
-docs/DEPLOY.md lists them all; a new finding fails synthesis until it is fixed or acknowledged here.
+Two scanners read the stack: cdk-nag during synthesis (acknowledgements in the validation report)
+and checkov on the synthesized template (`make checkov`; skips in each resource's `Metadata`).
+`acknowledge` writes the same reason for both, so a reason is given once, where the resource is
+built. docs/DEPLOY.md lists them all; a new finding of either scanner fails the build until it is
+fixed or acknowledged here.
 """
 
 from __future__ import annotations
@@ -18,11 +22,33 @@ KEY_ACTIONS = (
 )
 
 
-def acknowledge(scope: IConstruct, *findings: str, reason: str) -> None:
-    """Acknowledge `findings` (e.g. `IAM5[Resource::*]`) on `scope` and everything below it."""
-    cdk.Validations.of(scope).acknowledge(
-        *(cdk.Acknowledgment(id=f"{PACK}::{PACK}-{finding}", reason=reason) for finding in findings)
-    )
+def acknowledge(scope: IConstruct, *findings: str, reason: str, checkov: tuple[str, ...] = ()) -> None:
+    """Acknowledge cdk-nag `findings` (e.g. `IAM5[Resource::*]`) on `scope` and everything below
+    it, and skip the `checkov` checks (e.g. `CKV_AWS_116`) on the CloudFormation resources there."""
+    if findings:
+        cdk.Validations.of(scope).acknowledge(
+            *(cdk.Acknowledgment(id=f"{PACK}::{PACK}-{finding}", reason=reason) for finding in findings)
+        )
+    if not checkov:
+        return
+    for resource in (child for child in scope.node.find_all() if isinstance(child, cdk.CfnResource)):
+        skips = checkov_skips(resource)
+        skips += [{"id": check, "comment": reason} for check in checkov if check not in _ids(skips)]
+        resource.add_metadata(CHECKOV, {"skip": skips})
+
+
+#: The metadata key checkov reads: `Metadata: {checkov: {skip: [{id, comment}]}}`.
+CHECKOV = "checkov"
+
+
+def checkov_skips(resource: cdk.CfnResource) -> list[dict[str, str]]:
+    """The checkov checks skipped on `resource` so far, each with its reason."""
+    metadata = resource.get_metadata(CHECKOV)
+    return list(metadata["skip"]) if metadata else []
+
+
+def _ids(skips: list[dict[str, str]]) -> set[str]:
+    return {skip["id"] for skip in skips}
 
 
 def principal_of(grantee: iam.IGrantable) -> IConstruct:

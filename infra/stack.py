@@ -9,9 +9,12 @@ from functions.contract import EnvVar, StoreKind, VectorStoreKind
 from infra.api import Api
 from infra.config import StackConfig
 from infra.data import DataStores
+from infra.dependencies import RedundantDependsOn
+from infra.edge import Edge
 from infra.ingestion import Ingestion
 from infra.lambdas import FunctionFactory, log_retention, python_code
 from infra.layers import RuntimeLayer
+from infra.logs import encrypt_log_groups
 from infra.models import ModelAccess
 from infra.monitoring import Monitoring
 from infra.network import Network
@@ -28,8 +31,10 @@ class GenAiStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
         super().__init__(scope, construct_id, description="genai-stack: a grounded support assistant")
+        self.node.add_validation(RedundantDependsOn(self))
         retention = log_retention(config.data.log_retention_days)
         data = DataStores(self, "Data", config=config.data)
+        encrypt_log_groups(self, data.key)
         network = (
             Network(self, "Network", config=config.network, log_retention=retention)
             if config.network.vpc_enabled
@@ -60,10 +65,12 @@ class GenAiStack(cdk.Stack):
                 EnvVar.VECTOR_STORE: VectorStoreKind.OPENSEARCH.value,
                 EnvVar.OPENSEARCH_ENDPOINT: search.endpoint,
                 EnvVar.OPENSEARCH_INDEX: search.index_name,
+                EnvVar.OPENSEARCH_SPACE_TYPE: config.search.space_type.value,
                 EnvVar.STORE: StoreKind.DYNAMODB.value,
                 EnvVar.CONVERSATIONS_TABLE: data.conversations.table_name,
                 EnvVar.FEEDBACK_TABLE: data.feedback.table_name,
                 EnvVar.IDEMPOTENCY_TABLE: data.idempotency.table_name,
+                EnvVar.QUOTA_TABLE: data.quotas.table_name,
                 EnvVar.EMBEDDING_DIMENSION: str(config.search.dimension),
                 EnvVar.ESCALATION_TOPIC_ARN: data.escalations.topic_arn,
                 EnvVar.DOCUMENTS_BUCKET: data.documents.bucket_name,
@@ -105,7 +112,19 @@ class GenAiStack(cdk.Stack):
             state_machines={"Retraining": training.retraining, "Pretraining": training.pretraining},
             endpoint_name=config.serving.endpoint_name,
         )
-        cdk.CfnOutput(self, "ApiUrl", value=api.url)
+        edge = (
+            Edge(
+                self,
+                "Edge",
+                config=config.edge,
+                api_endpoint=api.url,
+                log_retention=retention,
+                removal_policy=data.removal_policy,
+            )
+            if config.edge.enabled
+            else None
+        )
+        cdk.CfnOutput(self, "ApiUrl", value=edge.url if edge else api.url)
         cdk.CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=api.client.user_pool_client_id)
         cdk.CfnOutput(self, "DocumentsBucket", value=data.documents.bucket_name)

@@ -2,8 +2,9 @@
 and answers the handful of APIs the vector store uses (index create/exists, bulk, msearch with
 k-NN and BM25-like queries, mget, count, composite aggregation, delete_by_query, refresh).
 
-Its scoring imitates OpenSearch's where the store depends on it: k-NN scores use the faiss
-inner-product transform, so the adapter's score-to-cosine conversion is exercised. Lexical scores
+Its scoring imitates OpenSearch's where the store depends on it: k-NN scores use the transform of
+the space the index was created with (OpenSearch's formulas for innerproduct, cosinesimil and l2),
+so the adapter's score-to-cosine conversion is exercised. Lexical scores
 are a simple TF-IDF, not Lucene's BM25: tests assert rankings with clear winners only.
 """
 
@@ -153,7 +154,10 @@ class _Emulator:
         if "knn" in query:
             spec = query["knn"]["embedding"]
             pool = [(i, d) for i, d in docs.items() if _matches(d, spec.get("filter"))]
-            scored = [(i, d, _faiss_inner_product_score(spec["vector"], d["embedding"])) for i, d in pool]
+            space = self.cluster.indices[index]["body"]["mappings"]["properties"]["embedding"]["method"][
+                "space_type"
+            ]
+            scored = [(i, d, _knn_score(space, spec["vector"], d["embedding"])) for i, d in pool]
             scored = sorted(scored, key=lambda item: -item[2])[: spec["k"]]
         else:
             must = query["bool"]["must"][0]["multi_match"]
@@ -183,8 +187,15 @@ class _Emulator:
         return result
 
 
-def _faiss_inner_product_score(query: list[float], vector: list[float]) -> float:
+def _knn_score(space_type: str, query: list[float], vector: list[float]) -> float:
+    """OpenSearch's k-NN score for one vector: distance turned into "higher is better"."""
+    if space_type == "l2":
+        return 1.0 / (1.0 + sum((a - b) ** 2 for a, b in zip(query, vector, strict=True)))
     ip = sum(a * b for a, b in zip(query, vector, strict=True))
+    if space_type == "cosinesimil":
+        norms = math.sqrt(sum(a * a for a in query)) * math.sqrt(sum(b * b for b in vector))
+        return (2.0 - (1.0 - ip / norms)) / 2.0
+    assert space_type == "innerproduct", f"the fake does not know the space {space_type}"
     return ip + 1.0 if ip >= 0 else 1.0 / (1.0 - ip)
 
 

@@ -19,6 +19,7 @@ from functions.errors import (
     InvalidRequestError,
     KnowledgeBaseEmptyError,
     NotFoundError,
+    RateLimitedError,
 )
 from functions.observability import logger, metrics
 
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: dict[type[GenAiStackError], tuple[int, str]] = {
     KnowledgeBaseEmptyError: (409, "knowledge_base_empty"),
     IngestError: (422, "ingest_failed"),
     DependencyUnavailableError: (503, "dependency_unavailable"),
+    RateLimitedError: (429, "rate_limited"),
 }
 
 
@@ -75,7 +77,10 @@ def install_error_handlers(app: FastAPI) -> None:
         counted = {503: MetricName.DEPENDENCY_FAILURES, 409: MetricName.CONFLICTS}.get(status)
         if counted is not None and code != "knowledge_base_empty":
             metrics.add_metric(name=counted, unit=MetricUnit.Count, value=1)
-        return error_response(status, code, error.message)
+        response = error_response(status, code, error.message)
+        if isinstance(error, RateLimitedError):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

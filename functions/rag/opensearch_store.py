@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from functions.contract import knn_index_body
+from functions.contract import SpaceType, knn_index_body
 from functions.errors import DependencyUnavailableError, IngestError
 from functions.observability import logger
 from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
@@ -40,13 +40,19 @@ def filter_clauses(filters: Mapping[str, str]) -> list[dict[str, Any]]:
     return clauses
 
 
-def knn_score_to_cosine(score: float, space_type: str) -> float:
-    """Undo the k-NN plugin's score transform to get the cosine similarity back."""
-    if space_type == "innerproduct":  # faiss/lucene: ip + 1 when ip >= 0, else 1 / (1 - ip)
+def knn_score_to_cosine(score: float, space_type: SpaceType) -> float:
+    """Undo the k-NN plugin's score transform to get the cosine similarity back, so that the
+    confidence gate (`min_relevance`) reads the same scale whatever space the index uses.
+
+    The formulas are OpenSearch's (faiss and lucene alike); the `l2` one relies on the vectors
+    being unit length, as every embedder here returns them: squared distance = 2 - 2 cos.
+    """
+    if space_type is SpaceType.INNER_PRODUCT:  # ip + 1 when ip >= 0, else 1 / (1 - ip)
         return score - 1.0 if score >= 1.0 else 1.0 - 1.0 / score
-    if space_type == "cosinesimil":  # (1 + cos) / 2
+    if space_type is SpaceType.COSINE:  # (2 - (1 - cos)) / 2
         return 2.0 * score - 1.0
-    raise ValueError(f"unsupported space type {space_type!r}")
+    # l2: 1 / (1 + squared distance)
+    return 1.0 - (1.0 / score - 1.0) / 2.0
 
 
 class OpenSearchVectorStore:
@@ -56,20 +62,26 @@ class OpenSearchVectorStore:
         index: str,
         dimension: int,
         *,
-        space_type: str = "innerproduct",
+        space_type: SpaceType = SpaceType.INNER_PRODUCT,
         bulk_chunk_size: int = 200,
         max_retries: int = 3,
     ) -> None:
         self.client = client
         self.index = index
         self.dimension = dimension
-        self.space_type = space_type
+        self.space_type = SpaceType(space_type)
         self.bulk_chunk_size = bulk_chunk_size
         self.max_retries = max_retries
 
     @classmethod
     def for_endpoint(
-        cls, endpoint: str, index: str, dimension: int, region: str | None = None
+        cls,
+        endpoint: str,
+        index: str,
+        dimension: int,
+        region: str | None = None,
+        *,
+        space_type: SpaceType = SpaceType.INNER_PRODUCT,
     ) -> OpenSearchVectorStore:
         """A store on an Amazon OpenSearch Service domain, requests signed with SigV4 (service `es`)."""
         import boto3
@@ -88,7 +100,7 @@ class OpenSearchVectorStore:
             max_retries=2,
             retry_on_timeout=True,
         )
-        return cls(client, index, dimension)
+        return cls(client, index, dimension, space_type=space_type)
 
     # --- administration ---------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ VARIANT_CONTEXT: dict[str, Any] = {
         "ef_construction": 256,
     },
     "api": {"mfa_required": True},
+    "edge": {"web_acl_arn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/shared/0a1b2c3d"},
     "monitoring": {"alarm_email": "oncall@example.com"},
     "training.finetune_instance_type": "ml.g6.12xlarge",
     "training.reward_instance_type": "ml.g6.2xlarge",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from opensearchpy import OpenSearch
 
-from functions.contract import knn_index_body
+from functions.contract import SpaceType, knn_index_body
 from functions.errors import DependencyUnavailableError, IngestError
 from functions.rag.documents import Chunk, SearchQuery
 from functions.rag.opensearch_store import OpenSearchVectorStore, filter_clauses, knn_score_to_cosine
@@ -178,5 +178,29 @@ def test_filters_map_to_keyword_fields() -> None:
 @pytest.mark.parametrize("cosine", [0.9, 0.0, -0.4])
 def test_knn_scores_convert_back_to_cosine(cosine: float) -> None:
     inner_product_score = cosine + 1 if cosine >= 0 else 1 / (1 - cosine)
-    assert knn_score_to_cosine(inner_product_score, "innerproduct") == pytest.approx(cosine)
-    assert knn_score_to_cosine((1 + cosine) / 2, "cosinesimil") == pytest.approx(cosine)
+    squared_distance = 2 - 2 * cosine  # unit vectors
+    assert knn_score_to_cosine(inner_product_score, SpaceType.INNER_PRODUCT) == pytest.approx(cosine)
+    assert knn_score_to_cosine((1 + cosine) / 2, SpaceType.COSINE) == pytest.approx(cosine)
+    assert knn_score_to_cosine(1 / (1 + squared_distance), SpaceType.L2) == pytest.approx(cosine)
+
+
+@pytest.mark.parametrize("space_type", list(SpaceType))
+def test_relevance_is_the_cosine_whatever_the_index_space(
+    cluster: FakeCluster, space_type: SpaceType
+) -> None:
+    # GIVEN an index created in this space, one passage close to the question and one opposed to it
+    client = OpenSearch(
+        hosts=[{"host": "fake", "port": 9200}], connection_class=FakeConnection, max_retries=0
+    )
+    store = OpenSearchVectorStore(client, INDEX, dimension=3, space_type=space_type, max_retries=0)
+    store.ensure_index()
+    close, opposed = [0.8, 0.6, 0.0], [0.0, -0.6, 0.8]  # cosines 0.96 and -0.48 with VECTOR
+    store.add([chunk(1, text="close"), chunk(2, text="opposed")], [close, opposed])
+    # WHEN the store searches
+    hits = store.search(SearchQuery("unrelated words", VECTOR, k=2))
+    # THEN each passage's relevance is its cosine similarity, the scale the confidence gate reads
+    assert cluster.indices[INDEX]["body"] == knn_index_body(3, space_type=space_type)
+    assert {hit.chunk.chunk_id: hit.relevance for hit in hits} == {
+        "id1": pytest.approx(0.96),
+        "id2": pytest.approx(-0.48),
+    }

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
 from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse, Source
+from functions.limits.dependency import QuestionLimit
 from functions.rag.documents import ScoredChunk
 from functions.rag.pipeline import Answer
 
@@ -20,7 +21,9 @@ router = APIRouter(tags=["query"])
         404: {"model": ErrorResponse},
         409: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse, "description": "over the per-user question limit (Retry-After)"},
     },
+    dependencies=[QuestionLimit],
 )
 def query(body: QueryRequest, services: ServicesDep, signed_in: SignedInUserDep) -> QueryResponse:
     user_id = acting_user(body.user_id, signed_in)
