@@ -128,3 +128,9 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class GuestSessionResponse(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>` with each question.")
+    expires_at: int = Field(description="When the token stops working (epoch seconds).")
+    questions: int = Field(description="How many questions the session may ask.")

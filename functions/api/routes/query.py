@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
+from functions.api.dependencies import ServicesDep, acting_user
 from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse, Source
+from functions.api.visitors import AskingUserDep
 from functions.limits.dependency import QuestionLimit
 from functions.rag.documents import ScoredChunk
 from functions.rag.pipeline import Answer
@@ -17,6 +18,7 @@ router = APIRouter(tags=["query"])
     "/v1/query",
     response_model=QueryResponse,
     responses={
+        401: {"model": ErrorResponse},
         403: {"model": ErrorResponse},
         404: {"model": ErrorResponse},
         409: {"model": ErrorResponse},
@@ -25,8 +27,8 @@ router = APIRouter(tags=["query"])
     },
     dependencies=[QuestionLimit],
 )
-def query(body: QueryRequest, services: ServicesDep, signed_in: SignedInUserDep) -> QueryResponse:
-    user_id = acting_user(body.user_id, signed_in)
+def query(body: QueryRequest, services: ServicesDep, asking: AskingUserDep) -> QueryResponse:
+    user_id = acting_user(body.user_id, asking)
     answer = services.pipeline.answer(body.question, body.conversation_id, user_id)
     return to_response(answer)
 

@@ -17,11 +17,13 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
+from functions.api.dependencies import ServicesDep, acting_user
 from functions.api.errors import STATUS_BY_ERROR
 from functions.api.routes.query import to_response, to_source
 from functions.api.schemas import ErrorResponse, QueryRequest
+from functions.api.visitors import AskingUserDep
 from functions.errors import ForbiddenError, GenAiStackError
+from functions.limits.dependency import QuestionLimit
 from functions.observability import logger
 from functions.rag.pipeline import Answer
 from functions.rag.prompts import BLOCKED_ANSWER
@@ -35,17 +37,20 @@ router = APIRouter(tags=["query"])
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "sources, delta..., final"},
+        401: {"model": ErrorResponse},
         403: {"model": ErrorResponse},
         409: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
     },
+    dependencies=[QuestionLimit],
 )
-def query_stream(body: QueryRequest, services: ServicesDep, signed_in: SignedInUserDep) -> StreamingResponse:
-    if body.user_id is not None and signed_in is None:
+def query_stream(body: QueryRequest, services: ServicesDep, asking: AskingUserDep) -> StreamingResponse:
+    if body.user_id is not None and asking is None:
         # The streaming function has no API Gateway authorizer in front of it (a function URL):
         # an unverified body must not file questions under somebody's id.
-        raise ForbiddenError("user_id is taken only from a signed-in user's token on this route")
-    user_id = acting_user(body.user_id, signed_in)
+        raise ForbiddenError("user_id is taken only from a signed-in user's or a guest's token on this route")
+    user_id = acting_user(body.user_id, asking)
     events = stream_answer(services.pipeline, body.question, body.conversation_id, user_id)
     first = next(events)  # raises what fails before anything is sent, as a plain HTTP error
     return StreamingResponse(
