@@ -5,6 +5,8 @@ The Python managed runtime cannot stream a response itself, so the streaming fun
 same FastAPI app under uvicorn behind the Lambda Web Adapter (a layer; docs/DEPLOY.md says why
 this over an API Gateway WebSocket API). The function URL takes only requests CloudFront signed
 (AWS_IAM auth with origin access control), and every response carries a CSP and HSTS.
+Visitors who are not signed in start a guest session on the same function (`/v1/guest-sessions`,
+tokens signed with a key in Secrets Manager) and ask a limited number of questions with it.
 The bundle itself is uploaded after deploy (`aws s3 sync widget/dist s3://<WidgetBucket>`), so
 synthesis does not need npm and a widget release does not need a stack deploy.
 """
@@ -16,8 +18,10 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from functions.contract import EnvVar
 from infra.config import ApiConfig
 from infra.data import DataStores
 from infra.lambdas import FunctionFactory
@@ -30,6 +34,7 @@ WEB_ADAPTER_LAYER = "arn:aws:lambda:{region}:753240598075:layer:LambdaAdapterLay
 #: Starts uvicorn with the streaming app; the adapter runs it in place of a Python handler.
 STREAM_SERVER = "functions/handlers/stream_server.sh"
 STREAM_PATH = "/v1/query/stream"
+GUEST_PATH = "/v1/guest-sessions"
 STREAM_PORT = "8080"
 #: How long one answer may stream (a function URL allows up to 15 minutes; CloudFront's origin
 #: read timeout is 60 s unless a quota increase is granted).
@@ -63,6 +68,7 @@ class WidgetEdge(Construct):
         models.grant_embed(self.function)
         models.grant_chat(self.function)
         data.grant_table(data.conversations, self.function, write=True)
+        self.guest_secret = self._build_guest_secret(data)
         self.function_url = self.function.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.AWS_IAM,
             invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM,
@@ -91,6 +97,30 @@ class WidgetEdge(Construct):
             server_access_logs_prefix="widget/",
             removal_policy=data.removal_policy,
         )
+
+    def _build_guest_secret(self, data: DataStores) -> secretsmanager.Secret:
+        """The key that signs guest tokens (`functions.guests`). No API Gateway authorizer stands in
+        front of the function URL, so a question without a signed-in user needs a guest token."""
+        secret = secretsmanager.Secret(
+            self,
+            "GuestTokenKey",
+            description="genai-stack: HMAC key of the widget's guest-session tokens",
+            encryption_key=data.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=data.removal_policy,
+        )
+        secret.grant_read(self.function)
+        self.function.add_environment(EnvVar.GUEST_SECRET_ARN, secret.secret_arn)
+        self.function.add_environment(EnvVar.GUEST_TOKEN_REQUIRED, "true")
+        acknowledge(
+            secret,
+            "SMG4",
+            reason="a new key only ends the guest sessions open at the time (at most "
+            "guest_session_seconds); rotate it by updating the secret when needed",
+        )
+        return secret
 
     def _build_function(self, config: ApiConfig, functions: FunctionFactory) -> lambda_.Function:
         query = config.functions["query"]  # the same work as the query route, so the same sizing
@@ -161,7 +191,7 @@ class WidgetEdge(Construct):
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 response_headers_policy=headers,
             ),
-            additional_behaviors={STREAM_PATH: stream},
+            additional_behaviors={STREAM_PATH: stream, GUEST_PATH: stream},
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             enable_logging=True,

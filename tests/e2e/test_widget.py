@@ -44,6 +44,14 @@ def database(server: tuple[str, Path]) -> sqlite3.Connection:
 def test_ask_and_see_the_streamed_answer_with_a_source(page: Any) -> None:
     streamed: list[str] = []
     page.on("response", lambda response: streamed.append(response.url))
+    credentials: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            request.url.endswith("/v1/query/stream")
+            and credentials.append(request.headers.get("authorization", ""))
+        ),
+    )
     open_chat(page)
     answer = ask(page, RETURN_QUESTION)
     assert "45 days" in answer.inner_text()
@@ -52,6 +60,7 @@ def test_ask_and_see_the_streamed_answer_with_a_source(page: Any) -> None:
     assert re.search(r"/kb/mini_kb/returns\.md$", link.get_attribute("href") or "")
     assert any(url.endswith("/v1/query/stream") for url in streamed)
     assert not any(url.endswith("/v1/query") for url in streamed)
+    assert credentials and credentials[0].startswith("Bearer guest.")  # a visitor gets a guest session
 
 
 def test_follow_up_stays_in_the_conversation(page: Any, server: tuple[str, Path]) -> None:

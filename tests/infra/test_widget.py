@@ -7,13 +7,23 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from infra.widget import STREAM_PATH, STREAM_SERVER
+from functions.contract import EnvVar
+from infra.widget import GUEST_PATH, STREAM_PATH, STREAM_SERVER
 from tests.infra.conftest import Synthesized
 
 
 def only(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     (resource,) = resources.values()
     return resource["Properties"]
+
+
+def widget_distribution(stack: Synthesized) -> dict[str, Any]:
+    (found,) = (
+        resource["Properties"]["DistributionConfig"]
+        for logical_id, resource in stack.resources("AWS::CloudFront::Distribution").items()
+        if logical_id.startswith("Widget")
+    )
+    return found
 
 
 def stream_function(stack: Synthesized) -> tuple[str, dict[str, Any]]:
@@ -44,7 +54,9 @@ def test_function_url_streams_only_for_cloudfront_and_the_configured_origins(
     assert url["TargetFunctionArn"] == {"Fn::GetAtt": [logical_id, "Arn"]}
     assert url["AuthType"] == "AWS_IAM" and url["InvokeMode"] == "RESPONSE_STREAM"
     assert url["Cors"]["AllowOrigins"] == list(default_stack.config.api.allowed_origins)
-    (distribution_id,) = default_stack.resources("AWS::CloudFront::Distribution")
+    (distribution_id,) = (
+        lid for lid in default_stack.resources("AWS::CloudFront::Distribution") if lid.startswith("Widget")
+    )
     permissions = [
         p["Properties"]
         for p in default_stack.resources("AWS::Lambda::Permission").values()
@@ -65,7 +77,7 @@ def test_cors_origins_come_from_the_configuration(tmp_path: Any) -> None:
 
 
 def test_bundle_bucket_is_private_and_read_through_origin_access_control(default_stack: Synthesized) -> None:
-    distribution = only(default_stack.resources("AWS::CloudFront::Distribution"))["DistributionConfig"]
+    distribution = widget_distribution(default_stack)
     s3_origin, url_origin = sorted(distribution["Origins"], key=lambda origin: "S3OriginConfig" not in origin)
     assert s3_origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not a legacy OAI
     assert "OriginAccessControlId" in s3_origin and "OriginAccessControlId" in url_origin
@@ -92,15 +104,36 @@ def test_bundle_bucket_is_private_and_read_through_origin_access_control(default
             }
         },
     )
-    (stream,) = distribution["CacheBehaviors"]
-    assert stream["PathPattern"] == STREAM_PATH
-    assert "POST" in stream["AllowedMethods"] and stream["ViewerProtocolPolicy"] == "https-only"
-    assert stream["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    behaviors = {behavior["PathPattern"]: behavior for behavior in distribution["CacheBehaviors"]}
+    assert set(behaviors) == {STREAM_PATH, GUEST_PATH}
+    for behavior in behaviors.values():
+        assert behavior["TargetOriginId"] == url_origin["Id"]
+        assert "POST" in behavior["AllowedMethods"] and behavior["ViewerProtocolPolicy"] == "https-only"
+        assert behavior["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
     assert distribution["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
 
 
+def test_anonymous_questions_need_a_guest_token_signed_with_the_stack_secret(
+    default_stack: Synthesized,
+) -> None:
+    _, function = stream_function(default_stack)
+    variables = function["Environment"]["Variables"]
+    assert variables[EnvVar.GUEST_TOKEN_REQUIRED] == "true"
+    ((secret_id, secret),) = [
+        (lid, r)
+        for lid, r in default_stack.resources("AWS::SecretsManager::Secret").items()
+        if "Guest" in lid
+    ]
+    assert variables[EnvVar.GUEST_SECRET_ARN] == {"Ref": secret_id}
+    assert "KmsKeyId" in secret["Properties"]
+
+
 def test_every_response_carries_a_csp_and_hsts(default_stack: Synthesized) -> None:
-    policy = only(default_stack.resources("AWS::CloudFront::ResponseHeadersPolicy"))
+    (policy,) = (
+        r["Properties"]
+        for lid, r in default_stack.resources("AWS::CloudFront::ResponseHeadersPolicy").items()
+        if lid.startswith("Widget")
+    )
     headers = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert "default-src 'none'" in headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
     assert "frame-ancestors 'none'" in headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
@@ -110,7 +143,7 @@ def test_every_response_carries_a_csp_and_hsts(default_stack: Synthesized) -> No
         "Preload": True,
         "Override": True,
     }
-    distribution = only(default_stack.resources("AWS::CloudFront::Distribution"))["DistributionConfig"]
+    distribution = widget_distribution(default_stack)
     behaviors = [distribution["DefaultCacheBehavior"], *distribution["CacheBehaviors"]]
     assert all("ResponseHeadersPolicyId" in behavior for behavior in behaviors)
 

@@ -3,6 +3,12 @@
  * as the fallback, and feedback. */
 
 const STREAM_PATH = "/v1/query/stream";
+const GUEST_PATH = "/v1/guest-sessions";
+
+export interface GuestSession {
+  token: string;
+  expires_at: number;
+}
 
 export interface Source {
   source: string;
@@ -42,7 +48,7 @@ export interface Question {
 export class Api {
   constructor(
     private readonly baseUrl: string,
-    private readonly token: () => string | null,
+    private readonly token: () => Promise<string | null>,
   ) {}
 
   /** The answer, streamed when `stream` is on; a stream that cannot start (network, a server
@@ -83,10 +89,20 @@ export class Api {
     return (await response.json()) as { ticket_id: string | null };
   }
 
+  /** A guest session for a visitor who is not signed in; null where the API offers none. */
+  async startGuestSession(): Promise<GuestSession | null> {
+    try {
+      const response = await this.post(GUEST_PATH, {}, "application/json");
+      return response.ok ? ((await response.json()) as GuestSession) : null;
+    } catch {
+      return null;
+    }
+  }
+
   private async post(path: string, body: unknown, accept: string): Promise<Response> {
     const json = JSON.stringify(body);
     const headers: Record<string, string> = { "content-type": "application/json", accept };
-    const token = this.token();
+    const token = path === GUEST_PATH ? null : await this.token();
     if (token) headers.authorization = `Bearer ${token}`;
     // CloudFront signs requests to the streaming function URL (origin access control), and
     // Lambda checks a POST body against this hash; the other routes neither need nor allow it.

@@ -1,6 +1,6 @@
 /** The conversation kept in localStorage, so it survives page loads (one per API and page origin). */
 
-import type { Source } from "./api";
+import type { GuestSession, Source } from "./api";
 
 export interface Turn {
   role: "user" | "assistant";
@@ -16,6 +16,7 @@ export interface Conversation {
   turns: Turn[];
   open: boolean;
   ticketId?: string;
+  guest?: GuestSession;
 }
 
 export class ConversationStore {

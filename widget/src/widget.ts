@@ -50,12 +50,23 @@ export class ChatWidget extends HTMLElement {
     const apiUrl = this.getAttribute("api-url") || location.origin;
     const { lang, strings } = stringsFor(this.getAttribute("lang") ?? document.documentElement.lang);
     this.t = strings;
-    this.api = new Api(apiUrl, () => this.authToken);
+    this.api = new Api(apiUrl, () => this.credential());
     this.store = new ConversationStore(apiUrl);
     this.state = this.store.load();
     this.root = this.attachShadow({ mode: "open" });
     this.render(lang);
     if (this.state.open) this.setOpen(true, false);
+  }
+
+  /** The signed-in customer's token, else this visitor's guest token (a new one when the last
+   * has expired); null where the API issues none. */
+  private async credential(): Promise<string | null> {
+    if (this.authToken) return this.authToken;
+    const guest = this.state.guest;
+    if (guest && guest.expires_at > Date.now() / 1000 + 30) return guest.token;
+    this.state.guest = (await this.api.startGuestSession()) ?? undefined;
+    this.store.save(this.state);
+    return this.state.guest?.token ?? null;
   }
 
   private get streaming(): boolean {
@@ -351,17 +362,26 @@ export class ChatWidget extends HTMLElement {
     this.status.textContent = this.t.thinking;
     let sources: Source[] = [];
     try {
-      const final: FinalAnswer = await this.api.ask(
-        { question, conversation_id: this.state.conversationId },
-        {
-          sources: (received) => (sources = received),
-          text: (sentence) => {
-            text.append(sentence); // appended, so the live region reads each sentence once
-            this.log.scrollTop = this.log.scrollHeight;
+      const send = (): Promise<FinalAnswer> =>
+        this.api.ask(
+          { question, conversation_id: this.state.conversationId },
+          {
+            sources: (received) => (sources = received),
+            text: (sentence) => {
+              text.append(sentence); // appended, so the live region reads each sentence once
+              this.log.scrollTop = this.log.scrollHeight;
+            },
           },
-        },
-        this.streaming,
-      );
+          this.streaming,
+        );
+      let final: FinalAnswer;
+      try {
+        final = await send();
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 401 && this.state.guest)) throw error;
+        this.state.guest = undefined; // the guest token was refused (a new key, say): start anew
+        final = await send();
+      }
       if (final.withdrawn || text.textContent !== final.answer) text.textContent = final.answer;
       if (final.withdrawn) this.status.textContent = this.t.withdrawn;
       const turn: Turn = { role: "assistant", text: final.answer, sources: final.sources ?? sources, messageId: final.message_id };
