@@ -68,6 +68,7 @@ class WidgetEdge(Construct):
         models.grant_embed(self.function)
         models.grant_chat(self.function)
         data.grant_table(data.conversations, self.function, write=True)
+        data.grant_count_requests(self.function)  # guest sessions' question counters
         self.guest_secret = self._build_guest_secret(data)
         self.function_url = self.function.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.AWS_IAM,

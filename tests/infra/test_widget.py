@@ -126,6 +126,17 @@ def test_anonymous_questions_need_a_guest_token_signed_with_the_stack_secret(
     ]
     assert variables[EnvVar.GUEST_SECRET_ARN] == {"Ref": secret_id}
     assert "KmsKeyId" in secret["Properties"]
+    # the sessions' counters live in the shared quota table, not in one instance's memory
+    (quota_table,) = (lid for lid in default_stack.resources("AWS::DynamoDB::Table") if "Quotas" in lid)
+    assert variables[EnvVar.QUOTA_TABLE] == {"Ref": quota_table}
+    role = function["Role"]["Fn::GetAtt"][0]
+    assert any(
+        statement["Action"] == "dynamodb:UpdateItem"
+        and statement["Resource"] == {"Fn::GetAtt": [quota_table, "Arn"]}
+        for policy in default_stack.resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    )
 
 
 def test_every_response_carries_a_csp_and_hsts(default_stack: Synthesized) -> None:
