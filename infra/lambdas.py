@@ -173,9 +173,7 @@ class FunctionFactory:
         else:
             # AWSLambdaVPCAccessExecutionRole inline: CDK adds nothing to a role it did not create.
             role.add_to_policy(iam.PolicyStatement(actions=list(VPC_ACCESS_ACTIONS), resources=["*"]))
-            acknowledge(
-                role, "IAM5[Resource::*]", reason=f"{XRAY}; {VPC_ACCESS}", checkov=("CKV_AWS_111",)
-            )
+            acknowledge(role, "IAM5[Resource::*]", reason=f"{XRAY}; {VPC_ACCESS}", checkov=("CKV_AWS_111",))
         function = lambda_.Function(
             scope,
             construct_id,

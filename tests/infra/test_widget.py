@@ -186,3 +186,8 @@ def test_start_script_serves_the_streaming_app() -> None:
     app = getattr(importlib.import_module(target[0]), target[1])
     paths = set(app.openapi()["paths"])
     assert {STREAM_PATH, "/health"} <= paths  # /health: the adapter's readiness check
+
+
+def test_the_widget_distribution_shares_the_api_edge_web_acl(default_stack: Synthesized) -> None:
+    (acl_id,) = default_stack.resources("AWS::WAFv2::WebACL")
+    assert widget_distribution(default_stack)["WebACLId"] == {"Fn::GetAtt": [acl_id, "Arn"]}
