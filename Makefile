@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 .PHONY: help install install-dev demo ingest serve test lint format synth bench clean checkov widget widget-budget e2e-deps
 
 help:
-	@echo "make demo   - install, ingest data/sample_kb, serve the assistant on http://$(HOST):$(PORT)"
+	@echo "make demo   - install, build the widget, ingest data/sample_kb, serve the demo store page on http://$(HOST):$(PORT)/"
 	@echo "make test   - install everything, lint (ruff, mypy) and run every test"
 	@echo "make synth  - synthesize the CDK stack into cdk.out/ (cdk-nag and cfn-lint included)"
 	@echo "make bench  - run the benchmarks and write docs/BENCHMARKS.md"
