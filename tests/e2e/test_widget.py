@@ -215,3 +215,25 @@ def test_accessibility_scan_finds_no_serious_violation(page: Any) -> None:
     ]
     assert serious == []
     assert results["passes"], "axe ran no rule"
+
+
+def test_branding_and_language_come_from_attributes(page: Any) -> None:
+    page.evaluate(
+        """() => {
+            document.querySelector("genai-stack-chat").remove();
+            const widget = document.createElement("genai-stack-chat");
+            for (const [name, value] of Object.entries({
+                "api-url": location.origin, title: "Hilfe", color: "#8b1a1a", position: "left",
+                lang: "de", greeting: "Willkommen bei Northwind!",
+            })) widget.setAttribute(name, value);
+            document.body.append(widget);
+        }"""
+    )
+    launcher = page.get_by_role("button", name="Chatten Sie mit uns")
+    assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(139, 26, 26)"
+    assert launcher.bounding_box()["x"] < 100  # bottom left
+    launcher.click()
+    page.get_by_role("dialog", name="Hilfe").wait_for()
+    assert page.get_by_text("Willkommen bei Northwind!").is_visible()
+    assert page.get_by_label("Ihre Frage").is_visible()
+    assert page.get_by_role("button", name="Mit einem Menschen sprechen").is_visible()
