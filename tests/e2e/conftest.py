@@ -95,8 +95,10 @@ BROWSER_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[sync_api.Playwright]:
+    """Module-scoped: while it runs, Playwright's event loop is this thread's running loop, which
+    later tests that run an event loop themselves (Mangum's handlers) cannot share."""
     with sync_api.sync_playwright() as playwright:
         yield playwright
 
