@@ -12,10 +12,10 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install install-dev demo ingest serve test lint format synth bench fuzz clean checkov
+.PHONY: help install install-dev demo ingest serve test lint format synth bench fuzz clean checkov widget widget-budget e2e-deps
 
 help:
-	@echo "make demo   - install, ingest data/sample_kb, serve the assistant on http://$(HOST):$(PORT)"
+	@echo "make demo   - install, build the widget, ingest data/sample_kb, serve the demo store page on http://$(HOST):$(PORT)/"
 	@echo "make test   - install everything, lint (ruff, mypy) and run every test"
 	@echo "make synth  - synthesize the CDK stack into cdk.out/ (cdk-nag and cfn-lint included)"
 	@echo "make bench  - run the benchmarks and write docs/BENCHMARKS.md"
@@ -50,7 +50,7 @@ ingest: install
 serve: install
 	$(VENV)/bin/genai-stack serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
-demo: ingest serve
+demo: widget ingest serve
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -61,7 +61,7 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint checkov
+test: lint checkov widget-budget e2e-deps
 	$(VENV)/bin/pytest
 
 # The CloudFormation template and assets in cdk.out/, with cdk-nag as a synthesis check; pip builds
@@ -120,5 +120,29 @@ fuzz: install $(FUZZ_VENV)/.installed
 	  --checks all --max-examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED) --workers 1 --no-color \
 	  --report junit --report-dir $(FUZZ_DIR)/report
 
+# The chat widget (widget/): npm builds one bundle, which the local server serves on the demo store
+# page; make test checks its size budget and installs what the browser tests need (Debian's
+# Chromium, only when it is missing, and the playwright package).
+WIDGET_BUNDLE := widget/dist/widget.js
+WIDGET_BUDGET_BYTES := 51200
+
+widget/node_modules/.installed: widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WIDGET_BUNDLE): widget/node_modules/.installed widget/tsconfig.json $(wildcard widget/src/*.ts)
+	cd widget && npm run --silent build
+
+widget: $(WIDGET_BUNDLE)
+
+widget-budget: $(WIDGET_BUNDLE)
+	@size=$$(gzip -9c $(WIDGET_BUNDLE) | wc -c); echo "widget.js: $$size bytes gzipped (budget $(WIDGET_BUDGET_BYTES))"; \
+	test $$size -le $(WIDGET_BUDGET_BYTES)
+
+/usr/bin/chromium:
+	apt-get update -qq && apt-get install -y -qq chromium
+
+e2e-deps: /usr/bin/chromium widget install-dev
+
 clean:
-	rm -rf $(VENV) $(FUZZ_VENV) $(CHECKOV_VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR) $(FUZZ_DIR)
+	rm -rf $(VENV) $(FUZZ_VENV) $(CHECKOV_VENV) widget/node_modules widget/dist cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR) $(FUZZ_DIR)

@@ -111,10 +111,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"genai-stack: warning: {index.problem}; serving index version {index.version}", file=sys.stderr
         )
     services.embedder.embed_query("warm-up")  # load the model before the first request
-    app = create_app(all_routers(), services, flush_metrics_per_request=not args.quiet_metrics)
+    from functions.api.demo import demo_available, demo_router
+
+    routers = all_routers() + ([demo_router()] if demo_available() else [])
+    app = create_app(routers, services, flush_metrics_per_request=not args.quiet_metrics)
     print(
         f"genai-stack serving {services.settings.data_dir} on http://{args.host}:{args.port} (docs at /docs)"
     )
+    if demo_available():
+        print(f"demo store page with the chat widget: http://{args.host}:{args.port}/")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 

@@ -20,6 +20,10 @@ class NotFoundError(GenAiStackError):
     """A referenced record (a message id, a document) does not exist."""
 
 
+class UnauthorizedError(GenAiStackError):
+    """The request carries no valid credential where one is needed (a bad or expired token)."""
+
+
 class ForbiddenError(GenAiStackError):
     """The caller may not act for the user the request names."""
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from functions.feedback.service import FeedbackService
     from functions.feedback.sqlite_store import SQLiteStore
     from functions.guardrails.policy import GuardrailPolicy
+    from functions.guests import GuestSessions
     from functions.ingest.pipeline import Ingestor
     from functions.limits.quota import FixedWindowLimiter
     from functions.rag.embedded_store import IndexHealth
@@ -232,6 +233,26 @@ class Services:
                 settings.database_path, self.idempotency_config, settings.database_busy_timeout
             )
         return FeedbackService(self.conversations, self.feedback_store, self.escalation, once=once)
+
+    @cached_property
+    def guest_sessions(self) -> GuestSessions:
+        """Guest tokens signed with the stack's secret (or a key file in data_dir locally); their
+        questions are counted in the question limiter's counters."""
+        from functions.feedback import pseudonyms
+        from functions.guests import GuestSessions
+
+        settings = self.settings
+        if settings.guest_secret_arn:
+            key = pseudonyms.secret_key(settings.guest_secret_arn, "the guest-token secret")
+        else:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            key = pseudonyms.local_key(settings.data_dir, "guest-token.key")
+        return GuestSessions(
+            key,
+            self.question_limiter.store,
+            lifetime_seconds=settings.guest_session_seconds,
+            questions=settings.guest_questions,
+        )
 
     @cached_property
     def question_limiter(self) -> FixedWindowLimiter:

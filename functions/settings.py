@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     questions_per_window: int = Field(default=20, ge=1, description="questions per user per window")
     question_window_seconds: int = Field(default=60, ge=1, le=86_400)
 
+    # Guest sessions for visitors who are not signed in (`functions.guests`): a token lives this
+    # long and may ask this many questions. The key is the secret's, or a file in data_dir locally.
+    # `guest_token_required`: a question without a signed-in user must carry a guest token (the
+    # stack sets it where no JWT authorizer stands in front of the route).
+    guest_session_seconds: int = Field(default=1800, ge=60, le=86_400)
+    guest_questions: int = Field(default=20, ge=1, le=1000, description="questions per guest session")
+    guest_secret_arn: str | None = None
+    guest_token_required: bool = False
+
     # Request limits
     max_question_chars: int = Field(default=MAX_QUESTION_CHARS, ge=1, le=MAX_QUESTION_CHARS)
     # Request bodies above this are refused with a 413 before they are read whole or parsed

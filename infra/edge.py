@@ -46,6 +46,7 @@ class Edge(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         web_acl_arn = config.web_acl_arn or self._build_web_acl(config, log_retention, removal_policy)
+        self.web_acl_arn = web_acl_arn  # the widget's distribution is guarded by the same rules
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",

@@ -20,6 +20,7 @@ from infra.monitoring import Monitoring
 from infra.network import Network
 from infra.search import SearchDomain
 from infra.training import TrainingPipeline
+from infra.widget import WidgetEdge
 
 #: Where the runtime's embedded fallbacks may write inside Lambda (the code folder is read-only).
 LAMBDA_DATA_DIR = "/tmp/genai-stack"
@@ -93,18 +94,6 @@ class GenAiStack(cdk.Stack):
         training = TrainingPipeline(
             self, "Training", config=config.training, serving=config.serving, data=data, functions=functions
         )
-        monitoring = Monitoring(
-            self,
-            "Monitoring",
-            config=config.monitoring,
-            http_api=api.http_api,
-            functions=functions.functions,
-            domain=search.domain,
-            queue=ingestion.queue,
-            dead_letters=ingestion.dead_letters,
-            state_machines={"Retraining": training.retraining, "Pretraining": training.pretraining},
-            endpoint_name=config.serving.endpoint_name,
-        )
         edge = (
             Edge(
                 self,
@@ -117,6 +106,31 @@ class GenAiStack(cdk.Stack):
             if config.edge.enabled
             else None
         )
+        # The chat widget and streamed answers, through CloudFront behind the same web ACL (infra/widget.py).
+        widget = WidgetEdge(
+            self,
+            "Widget",
+            config=config.api,
+            functions=functions,
+            data=data,
+            search=search,
+            models=models,
+            web_acl_arn=edge.web_acl_arn if edge else None,
+        )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config.monitoring,
+            http_api=api.http_api,
+            functions=functions.functions,
+            domain=search.domain,
+            queue=ingestion.queue,
+            dead_letters=ingestion.dead_letters,
+            state_machines={"Retraining": training.retraining, "Pretraining": training.pretraining},
+            endpoint_name=config.serving.endpoint_name,
+        )
+        cdk.CfnOutput(self, "WidgetUrl", value=f"{widget.url}/widget.js")
+        cdk.CfnOutput(self, "WidgetBucket", value=widget.bucket.bucket_name)
         cdk.CfnOutput(self, "ApiUrl", value=edge.url if edge else api.url)
         cdk.CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=api.client.user_pool_client_id)

@@ -52,6 +52,6 @@ def create_app(
 
 
 def all_routers() -> list[APIRouter]:
-    from functions.api.routes import feedback, guardrails, query, retrieval
+    from functions.api.routes import feedback, guardrails, guests, query, retrieval, stream
 
-    return [query.router, retrieval.router, guardrails.router, feedback.router]
+    return [query.router, stream.router, guests.router, retrieval.router, guardrails.router, feedback.router]

@@ -20,12 +20,14 @@ from functions.errors import (
     KnowledgeBaseEmptyError,
     NotFoundError,
     RateLimitedError,
+    UnauthorizedError,
 )
 from functions.observability import logger, metrics
 
 STATUS_BY_ERROR: dict[type[GenAiStackError], tuple[int, str]] = {
     InvalidRequestError: (422, "invalid_request"),
     NotFoundError: (404, "not_found"),
+    UnauthorizedError: (401, "unauthorized"),
     ForbiddenError: (403, "forbidden"),
     ConflictError: (409, "conflict"),
     KnowledgeBaseEmptyError: (409, "knowledge_base_empty"),

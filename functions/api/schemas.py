@@ -245,3 +245,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` of a route: the common body errors plus its own `statuses`, each
     with the one error body, so the document lists every status the server can send."""
     return {status: {"model": ErrorResponse} for status in sorted({*_BODY_ERRORS, *statuses})}
+
+
+class GuestSessionResponse(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>` with each question.")
+    expires_at: int = Field(description="When the token stops working (epoch seconds).")
+    questions: int = Field(description="How many questions the session may ask.")

@@ -25,24 +25,24 @@ def pseudonymise(user_id: str | None, key: bytes) -> str | None:
     return hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def secret_key(secret_arn: str) -> bytes:
+def secret_key(secret_arn: str, what: str = "the pseudonymisation secret") -> bytes:
     """The key stored in Secrets Manager."""
     try:
         secret: str = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
     except Exception as error:
-        raise aws.translate(error, "the pseudonymisation secret") from error
+        raise aws.translate(error, what) from error
     return secret.encode()
 
 
-def local_key(data_dir: Path) -> bytes:
+def local_key(data_dir: Path, file_name: str = KEY_FILE) -> bytes:
     """The key file in `data_dir`, created (32 random bytes, mode 0600) when it is missing.
 
     The key is written to a private temporary file and then linked into place, which fails when
     the file exists: two processes creating it at once agree on one key, and none ever reads a
     file that is still empty."""
-    path = Path(data_dir) / KEY_FILE
+    path = Path(data_dir) / file_name
     if not path.exists():
-        draft = path.with_name(f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        draft = path.with_name(f"{file_name}.{os.getpid()}.{secrets.token_hex(4)}")
         descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as out:
             out.write(secrets.token_bytes(32))

@@ -16,12 +16,14 @@ SageMaker contract: the endpoint speaks the OpenAI-compatible Messages API that 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
 from functions import aws
@@ -76,7 +78,8 @@ class BedrockConverseChatModel(_BotoChatModel):
     def _llm_type(self) -> str:
         return "genai-stack-bedrock-converse"
 
-    def _call(self, messages: list[BaseMessage], stop: list[str] | None) -> ChatResult:
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
+        """The Converse request; ConverseStream takes the same one."""
         system = [{"text": m.text} for m in messages if m.type == "system"]
         turns = [
             {"role": _ROLES.get(m.type, "user"), "content": [{"text": m.text}]}
@@ -92,14 +95,40 @@ class BedrockConverseChatModel(_BotoChatModel):
             request["system"] = system
         if stop:
             request["inferenceConfig"]["stopSequences"] = stop
+        return request
+
+    def _call(self, messages: list[BaseMessage], stop: list[str] | None) -> ChatResult:
         try:
-            response = self._boto_client("bedrock-runtime").converse(**request)
+            response = self._boto_client("bedrock-runtime").converse(**self._request(messages, stop))
         except Exception as error:
             raise aws.translate(error, "the Bedrock chat model") from error
         blocks = response.get("output", {}).get("message", {}).get("content", [])
         text = "".join(block.get("text", "") for block in blocks)
         usage = response.get("usage", {})
         return _result(text.strip(), int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """ConverseStream: each text delta as it arrives, then the usage from the metadata event."""
+        try:
+            response = self._boto_client("bedrock-runtime").converse_stream(**self._request(messages, stop))
+            for event in response["stream"]:
+                if text := event.get("contentBlockDelta", {}).get("delta", {}).get("text"):
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+                elif "metadata" in event:
+                    usage = event["metadata"].get("usage", {})
+                    inputs, outputs = int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))
+                    totals = UsageMetadata(
+                        input_tokens=inputs, output_tokens=outputs, total_tokens=inputs + outputs
+                    )
+                    yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=totals))
+        except Exception as error:
+            raise aws.translate(error, "the Bedrock chat model") from error
 
 
 class SageMakerChatModel(_BotoChatModel):

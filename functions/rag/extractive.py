@@ -18,16 +18,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
+from functions.rag.streaming import sentences_of
 from functions.text import content_terms, split_sentences, words
 
 # What kind of answer a question asks for, and how a sentence that holds one looks. A sentence
@@ -100,6 +101,23 @@ class ExtractiveChatModel(BaseChatModel):
         }
         message = AIMessage(content=answer, usage_metadata=usage)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """The same answer as `_generate`, one sentence at a time; the usage rides on the last."""
+        message = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
+        sentences = list(sentences_of([message.text]))
+        usage = message.usage_metadata if isinstance(message, AIMessage) else None
+        for index, sentence in enumerate(sentences):
+            last = index == len(sentences) - 1
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(content=sentence, usage_metadata=usage if last else None)
+            )
 
     def answer(self, question: str, sources: Sequence[PromptSource]) -> str:
         candidates = _score_sentences(question, sources)

@@ -25,6 +25,8 @@ from functions.rag.retriever import Retriever
 if TYPE_CHECKING:  # the chat model machinery (langsmith included) loads with the first model
     from langchain_core.language_models.chat_models import BaseChatModel
 
+    from functions.rag.streaming import EventListener
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -76,7 +78,16 @@ class AnswerPipeline:
         self.rephrase_similarity = rephrase_similarity
 
     @tracer.capture_method
-    def answer(self, question: str, conversation_id: str | None = None, user_id: str | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        user_id: str | None = None,
+        *,
+        on_event: EventListener | None = None,
+    ) -> Answer:
+        """The answer, stored for feedback. With `on_event`, the sources and each guardrail-checked
+        sentence are handed to it while the model writes (see `functions.rag.streaming`)."""
         started = time.perf_counter()
         question = validate_question(question, self.max_question_chars)
         previous = self._previous_turn(conversation_id, user_id)
@@ -114,7 +125,12 @@ class AnswerPipeline:
         messages = grounded_answer_prompt().format_messages(
             sources=format_sources(retrieval.hits), question=safe_question
         )
-        reply = self.chat_model.invoke(messages)
+        if on_event is None:
+            reply = self.chat_model.invoke(messages)
+        else:
+            from functions.rag.streaming import generate_guarded
+
+            reply = generate_guarded(self.chat_model, messages, self.guardrails, retrieval.hits, on_event)
         timings["generation"] = _elapsed_ms(stage_started)
         usage = {
             key: int(value) for key, value in (reply.usage_metadata or {}).items() if isinstance(value, int)

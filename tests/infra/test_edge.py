@@ -8,11 +8,15 @@ from typing import Any
 
 from functions.contract import DynamoDBLayout, EnvVar, handler_path
 from infra.edge import MANAGED_RULE_GROUPS, WAF_CLOUDFRONT_REGION
+from infra.widget import STREAM_SERVER
 from tests.infra.conftest import Synthesized
 
 
 def only(stack: Synthesized, resource_type: str) -> tuple[str, dict[str, Any]]:
-    ((logical_id, resource),) = stack.resources(resource_type).items()
+    """The one resource of the type outside the widget's edge (infra/widget.py has its own)."""
+    ((logical_id, resource),) = (
+        item for item in stack.resources(resource_type).items() if not item[0].startswith("Widget")
+    )
     return logical_id, resource
 
 
@@ -89,7 +93,9 @@ def test_a_web_acl_made_elsewhere_is_used_as_given(variant_stack: Synthesized) -
     )
 
 
-def test_only_the_query_function_may_count_requests_and_only_with_update_item(any_stack: Synthesized) -> None:
+def test_only_the_question_functions_may_count_requests_and_only_with_update_item(
+    any_stack: Synthesized,
+) -> None:
     table_id, table = only_quota_table(any_stack)
     grants = {
         policy["Properties"]["Roles"][0]["Ref"]: statement["Action"]
@@ -102,8 +108,16 @@ def test_only_the_query_function_may_count_requests_and_only_with_update_item(an
         for function in any_stack.resources("AWS::Lambda::Function").values()
         if function["Properties"].get("Handler") == handler_path("query")
     )
+    (stream,) = (  # the widget's streaming function counts guest sessions' questions
+        function["Properties"]
+        for function in any_stack.resources("AWS::Lambda::Function").values()
+        if function["Properties"].get("Handler") == STREAM_SERVER
+    )
 
-    assert grants == {query["Role"]["Fn::GetAtt"][0]: "dynamodb:UpdateItem"}
+    assert grants == {
+        query["Role"]["Fn::GetAtt"][0]: "dynamodb:UpdateItem",
+        stream["Role"]["Fn::GetAtt"][0]: "dynamodb:UpdateItem",
+    }
     assert query["Environment"]["Variables"][EnvVar.QUOTA_TABLE] == {"Ref": table_id}
     assert table["Properties"]["TimeToLiveSpecification"] == {
         "AttributeName": DynamoDBLayout.TTL_ATTRIBUTE,

@@ -12,6 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from botocore.validate import validate_parameters
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from functions.errors import DependencyUnavailableError
@@ -165,3 +166,60 @@ def test_sagemaker_chat_with_an_unexpected_body() -> None:
         stub.add_response("invoke_endpoint", {"Body": body({"generated_text": "old TGI format"})})
         with pytest.raises(DependencyUnavailableError, match="unexpected body"):
             SageMakerChatModel(client=runtime, endpoint_name="chat").invoke("hi")
+
+
+class EventStreamStubber(Stubber):
+    """A Stubber for ConverseStream: the stubbed `stream` is a list of events, each validated
+    against the event stream's shape (Stubber's own check wants the stream as one structure)."""
+
+    def _validate_operation_response(self, operation_name: str, service_response: dict[str, Any]) -> None:
+        output = self.client.meta.service_model.operation_model(operation_name).output_shape
+        for event in service_response["stream"]:
+            validate_parameters(event, output.members["stream"])
+
+
+def test_converse_stream_yields_each_text_delta_then_the_usage() -> None:
+    runtime = client("bedrock-runtime")
+    with EventStreamStubber(runtime) as stub:
+        stub.add_response(
+            "converse_stream",
+            {
+                "stream": [
+                    {"messageStart": {"role": "assistant"}},
+                    {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "45 days "}}},
+                    {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "[1]."}}},
+                    {"contentBlockStop": {"contentBlockIndex": 0}},
+                    {"messageStop": {"stopReason": "end_turn"}},
+                    {
+                        "metadata": {
+                            "usage": {"inputTokens": 120, "outputTokens": 4, "totalTokens": 124},
+                            "metrics": {"latencyMs": 200},
+                        }
+                    },
+                ]
+            },
+            {
+                "modelId": "amazon.nova-lite-v1:0",
+                "system": [{"text": "Answer from sources."}],
+                "messages": [{"role": "user", "content": [{"text": "How long?"}]}],
+                "inferenceConfig": {"maxTokens": 64, "temperature": 0.0},
+            },
+        )
+        model = BedrockConverseChatModel(client=runtime, model_id="amazon.nova-lite-v1:0", max_tokens=64)
+        chunks = list(
+            model.stream([SystemMessage(content="Answer from sources."), HumanMessage(content="How long?")])
+        )
+    assert [chunk.text for chunk in chunks if chunk.text] == ["45 days ", "[1]."]
+    whole = chunks[0]
+    for chunk in chunks[1:]:
+        whole = whole + chunk
+    assert whole.text == "45 days [1]."
+    assert whole.usage_metadata == {"input_tokens": 120, "output_tokens": 4, "total_tokens": 124}
+
+
+def test_converse_stream_throttle_is_a_dependency_error() -> None:
+    runtime = client("bedrock-runtime")
+    with Stubber(runtime) as stub:
+        stub.add_client_error("converse_stream", "ThrottlingException", "slow down", 429)
+        with pytest.raises(DependencyUnavailableError, match="Bedrock chat model is unavailable"):
+            list(BedrockConverseChatModel(client=runtime, model_id="m").stream("hi"))

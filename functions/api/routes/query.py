@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
-from functions.api.schemas import QueryRequest, QueryResponse, error_responses
+from functions.api.dependencies import ServicesDep, acting_user
+from functions.api.schemas import QueryRequest, QueryResponse, Source, error_responses
+from functions.api.visitors import AskingUserDep
 from functions.limits.dependency import QuestionLimit
+from functions.rag.documents import ScoredChunk
 from functions.rag.pipeline import Answer
 
 router = APIRouter(tags=["query"])
@@ -15,11 +17,11 @@ router = APIRouter(tags=["query"])
 @router.post(
     "/v1/query",
     response_model=QueryResponse,
-    responses=error_responses(403, 404, 409, 429),
+    responses=error_responses(401, 403, 404, 409, 429),
     dependencies=[QuestionLimit],
 )
-def query(body: QueryRequest, services: ServicesDep, signed_in: SignedInUserDep) -> QueryResponse:
-    user_id = acting_user(body.user_id, signed_in)
+def query(body: QueryRequest, services: ServicesDep, asking: AskingUserDep) -> QueryResponse:
+    user_id = acting_user(body.user_id, asking)
     answer = services.pipeline.answer(body.question, body.conversation_id, user_id)
     return to_response(answer)
 
@@ -31,16 +33,7 @@ def to_response(answer: Answer) -> QueryResponse:
     return QueryResponse.model_validate(
         {
             "answer": answer.answer,
-            "sources": [
-                {
-                    "source": hit.chunk.source,
-                    "title": hit.chunk.title,
-                    "text": hit.chunk.text,
-                    "score": hit.score,
-                    "relevance": round(hit.relevance, 6),
-                }
-                for hit in answer.sources
-            ],
+            "sources": [to_source(hit) for hit in answer.sources],
             "message_id": answer.message_id,
             "conversation_id": answer.conversation_id,
             "grounded": answer.grounded,
@@ -50,4 +43,14 @@ def to_response(answer: Answer) -> QueryResponse:
             "usage": answer.usage,
             "timings_ms": {key: round(value, 3) for key, value in answer.timings_ms.items()},
         }
+    )
+
+
+def to_source(hit: ScoredChunk) -> Source:
+    return Source(
+        source=hit.chunk.source,
+        title=hit.chunk.title,
+        text=hit.chunk.text,
+        score=hit.score,
+        relevance=round(hit.relevance, 6),
     )
