@@ -49,6 +49,6 @@ def create_app(
 
 
 def all_routers() -> list[APIRouter]:
-    from functions.api.routes import feedback, guardrails, query, retrieval
+    from functions.api.routes import feedback, guardrails, privacy, query, retrieval
 
-    return [query.router, retrieval.router, guardrails.router, feedback.router]
+    return [query.router, retrieval.router, guardrails.router, feedback.router, privacy.router]

@@ -75,7 +75,7 @@ class AnswerPipeline:
         self.max_question_chars = max_question_chars
         self.rephrase_similarity = rephrase_similarity
 
-    @tracer.capture_method
+    @tracer.capture_method(capture_response=False)  # the response holds the question and answer
     def answer(self, question: str, conversation_id: str | None = None, user_id: str | None = None) -> Answer:
         started = time.perf_counter()
         question = validate_question(question, self.max_question_chars)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from functions.contract import API_HANDLERS, EnvVar
+from functions.services import Services
 from functions.settings import get_settings
 from tests.conftest import MINI_KB, SUPPORT_DOMAIN
 from tests.fakes import FakeLambdaContext, api_gateway_event
@@ -71,7 +72,9 @@ def test_behind_the_authorizer_the_user_is_the_tokens_subject(handlers: dict[str
     other_status, refused = ask({"question": "Can I pay in instalments?", "user_id": "someone-else"})
 
     assert status == same_status == 200
-    stored = SQLiteStore(get_settings().database_path).get_message(answer["message_id"])
+    stored = SQLiteStore(get_settings().database_path, Services(get_settings()).pseudonymiser).get_message(
+        answer["message_id"]
+    )
     assert stored is not None and stored.user_id == "cognito-sub-1"
     assert (other_status, refused["error"]["code"]) == (403, "forbidden")
     assert "token's sub" in refused["error"]["message"]
