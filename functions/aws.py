@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from functions.errors import ConflictError, DependencyUnavailableError
+from functions.errors import DependencyUnavailableError, record_changed
 
 _clients: dict[tuple[str, float], Any] = {}
 _lock = threading.Lock()
@@ -67,7 +67,7 @@ def translate(error: Exception, what: str) -> Exception:
         code = error.response.get("Error", {}).get("Code", "")
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         if code == "ConditionalCheckFailedException":
-            return ConflictError(f"{what}: the record was changed by another request")
+            return record_changed(what)
         if code in RETRYABLE_CODES or status >= 500 or status == 429:
             return DependencyUnavailableError(f"{what} is unavailable right now ({code}); please retry")
         return DependencyUnavailableError(f"{what} rejected the request ({code})")

@@ -38,3 +38,9 @@ class DependencyUnavailableError(GenAiStackError):
 
 class IngestError(GenAiStackError):
     """A document could not be read or indexed; the previous index stays in place."""
+
+
+def record_changed(what: str) -> ConflictError:
+    """The conflict of a racing write (two requests storing the same turn), worded alike by every
+    store; `what` names the store."""
+    return ConflictError(f"{what}: the record was changed by another request")

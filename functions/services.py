@@ -132,7 +132,9 @@ class Services:
         """The embedded store of conversations, feedback and escalations (one SQLite file)."""
         from functions.feedback.sqlite_store import SQLiteStore
 
-        return SQLiteStore(self.settings.database_path, self.pseudonymiser)
+        return SQLiteStore(
+            self.settings.database_path, self.pseudonymiser, self.settings.database_busy_timeout
+        )
 
     @cached_property
     def conversations(self) -> ConversationStore:
@@ -227,10 +229,8 @@ class Services:
         )
 
     @cached_property
-    def idempotency_config(self) -> IdempotencyConfig | None:
-        """Powertools idempotency for feedback, where a table for it is configured (in AWS)."""
-        if not self.settings.idempotency_table:
-            return None
+    def idempotency_config(self) -> IdempotencyConfig:
+        """Powertools idempotency for feedback: a DynamoDB table in AWS, the SQLite file locally."""
         from functions.feedback.idempotency import idempotency_config
 
         return idempotency_config()
@@ -238,17 +238,20 @@ class Services:
     def register_lambda_context(self, context: LambdaContext) -> None:
         """Tell the idempotency utility this invocation's deadline, so that a submission whose Lambda
         timed out can be retried at once instead of being refused as in progress."""
-        if self.idempotency_config is not None:
+        if self.settings.idempotency_table:
             self.idempotency_config.register_lambda_context(context)
 
     @cached_property
     def feedback(self) -> FeedbackService:
+        from functions.feedback.idempotency import dynamodb_once, sqlite_once
         from functions.feedback.service import FeedbackService
 
+        settings = self.settings
         once = None
-        if self.idempotency_config is not None:
-            from functions.feedback.idempotency import dynamodb_once
-
-            assert self.settings.idempotency_table is not None  # implied by idempotency_config
-            once = dynamodb_once(self.settings.idempotency_table, self.idempotency_config)
+        if settings.idempotency_table:
+            once = dynamodb_once(settings.idempotency_table, self.idempotency_config)
+        elif settings.store is StoreKind.SQLITE:
+            once = sqlite_once(
+                settings.database_path, self.idempotency_config, settings.database_busy_timeout
+            )
         return FeedbackService(self.conversations, self.feedback_store, self.escalation, once=once)

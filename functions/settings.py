@@ -58,6 +58,10 @@ class Settings(BaseSettings):
 
     # Request limits
     max_question_chars: int = Field(default=4000, ge=1)
+
+    # How long a write to the embedded SQLite file waits for another process's lock before it
+    # is a 503 (the caller retries) instead of holding the request.
+    database_busy_timeout: float = Field(default=1.0, gt=0.0, le=30.0, description="seconds")
     max_k: int = Field(default=50, ge=1, le=1000)
 
     # Retrieval: how many chunks reach the prompt, and how the two rankings are fused.

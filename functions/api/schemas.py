@@ -113,6 +113,12 @@ class FeedbackRequest(_Request):
     reason: str | None = Field(default=None, max_length=200)
     comment: str | None = Field(default=None, max_length=4000)
     escalate: bool = False
+    user_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Who rates: the user who asked (the token's `sub` behind the JWT authorizer). "
+        "A message of another user is answered like an unknown one (404).",
+    )
 
 
 class FeedbackResponse(BaseModel):
@@ -137,3 +143,14 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+#: Statuses any route with a JSON body can answer: invalid JSON, body too large, not JSON, a field
+#: is wrong, a dependency failed.
+_BODY_ERRORS = (400, 413, 415, 422, 503)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route: the common body errors plus its own `statuses`, each
+    with the one error body, so the document lists every status the server can send."""
+    return {status: {"model": ErrorResponse} for status in sorted({*_BODY_ERRORS, *statuses})}

@@ -20,7 +20,7 @@ from typing import Any
 from functions import aws
 from functions.contract import DynamoDBLayout
 from functions.feedback.pseudonyms import Pseudonymiser
-from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating
+from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating, belongs_to
 
 _DAY = 86_400
 #: How long to wait for the message-id index to catch up with a message written a moment ago.
@@ -76,8 +76,9 @@ class DynamoDBConversationStore:
         except Exception as error:
             raise aws.translate(error, "the conversation store") from error
 
-    def get_message(self, message_id: str) -> MessageRecord | None:
-        """By message id, through the index; retried briefly because the index lags the table."""
+    def get_message(self, message_id: str, *, user_id: str | None) -> MessageRecord | None:
+        """By message id, through the index; retried briefly because the index lags the table.
+        None for another user's message, as for a missing one."""
         for delay in (*_INDEX_LAG_RETRIES, None):
             try:
                 response = self._table.query(
@@ -90,12 +91,13 @@ class DynamoDBConversationStore:
             except Exception as error:
                 raise aws.translate(error, "the conversation store") from error
             if response.get("Items"):
-                return _message(response["Items"][0])
+                found = _message(response["Items"][0])
+                return found if belongs_to(found, self._pseudonymise(user_id)) else None
             if delay is not None:
                 time.sleep(delay)
         return None
 
-    def last_message(self, conversation_id: str) -> MessageRecord | None:
+    def last_message(self, conversation_id: str, *, user_id: str | None) -> MessageRecord | None:
         try:
             response = self._table.query(
                 KeyConditionExpression="#c = :c",
@@ -108,7 +110,8 @@ class DynamoDBConversationStore:
         except Exception as error:
             raise aws.translate(error, "the conversation store") from error
         items = response.get("Items", [])
-        return _message(items[0]) if items else None
+        last = _message(items[0]) if items else None
+        return last if last is not None and belongs_to(last, self._pseudonymise(user_id)) else None
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         try:

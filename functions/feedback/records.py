@@ -35,6 +35,17 @@ class MessageRecord:
     rephrased: bool = False
 
 
+def belongs_to(message: MessageRecord, user_id: str | None) -> bool:
+    """Whether `user_id` may act on this message (continue its conversation, rate it, escalate it).
+
+    A conversation belongs to the user who started it, and every turn is stored under that user;
+    an anonymous conversation (user None) stays anonymous: a signed-in user cannot take it over,
+    and an anonymous caller cannot reach a signed-in user's conversation. Every store filters its
+    reads with this one rule, so SQLite and DynamoDB cannot disagree about it.
+    """
+    return message.user_id == user_id
+
+
 @dataclass(frozen=True)
 class FeedbackRecord:
     """A user's verdict on one message; a later submission for the same message replaces it."""

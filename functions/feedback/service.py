@@ -18,11 +18,14 @@ from functions.observability import logger, metrics
 
 @dataclass(frozen=True)
 class FeedbackSubmission:
+    """One verdict on a message, by `user_id` (None: anonymous), who must own the message."""
+
     message_id: str
     rating: Rating
     reason: str | None = None
     comment: str | None = None
     escalate: bool = False
+    user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ class FeedbackService:
         The feedback is saved before the ticket is opened, so a failing escalation channel never
         loses the rating; the caller gets the error and can retry.
         """
-        message = self._conversations.get_message(submission.message_id)
-        if message is None:
+        message = self._conversations.get_message(submission.message_id, user_id=submission.user_id)
+        if message is None:  # missing, or someone else's: the same answer, so it reveals nothing
             # The caller's value is not repeated: the error is logged, and a mistyped field can hold PII.
             raise NotFoundError("no answer with that message_id: use the id returned by /v1/query")
         reason, comment = _redacted(submission.reason), _redacted(submission.comment)

@@ -3,6 +3,11 @@
 One connection shared by the server's worker threads behind a lock (SQLite serialises writers
 anyway); WAL mode lets a second process (the CLI's `stats`) read while the server writes. Every
 write is one transaction, so a failed call leaves nothing half-written.
+
+The store keeps the same contract as the DynamoDB one (`functions.feedback.ports`): reads are
+filtered by owner, a (conversation, turn) is written once (a unique key; the loser of a race gets
+a ConflictError, 409), and a database another process holds locked, or cannot be read, is a
+DependencyUnavailableError (503) after `busy_timeout` seconds, not an internal error.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from functions.errors import DependencyUnavailableError, record_changed
 from functions.feedback.pseudonyms import Pseudonymiser
-from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating
+from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating, belongs_to
 
 if TYPE_CHECKING:
     from functions.privacy.erasure import ErasureReport
@@ -37,7 +44,8 @@ CREATE TABLE IF NOT EXISTS messages (
     rephrased       INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, turn);
+DROP INDEX IF EXISTS messages_by_conversation;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_turn ON messages (conversation_id, turn);
 CREATE TABLE IF NOT EXISTS feedback (
     message_id TEXT PRIMARY KEY REFERENCES messages (message_id),
     rating     TEXT NOT NULL CHECK (rating IN ('up', 'down')),
@@ -67,23 +75,29 @@ CREATE TABLE IF NOT EXISTS erasures (
 );
 """
 
+#: The constraint a second message for the same (conversation, turn) violates.
+_TURN_TAKEN = "UNIQUE constraint failed: messages.conversation_id, messages.turn"
+
 
 class SQLiteStore:
     """ConversationStore, FeedbackStore and Escalation in one database file; user ids are kept as
     pseudonyms (`pseudonymiser`), and `erase_user`/`purge` forget a user's or old data."""
 
-    def __init__(self, path: Path, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(self, path: Path, pseudonymiser: Pseudonymiser, busy_timeout: float = 1.0) -> None:
         self._pseudonymise = pseudonymiser
         self.path = Path(path)
         if str(path) != ":memory:":
             private_file(self.path)
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._connection.row_factory = sqlite3.Row
-        with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA foreign_keys=ON")
-            self._connection.executescript(_SCHEMA)
+        with self._translated_errors():
+            self._connection = sqlite3.connect(
+                self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+            )
+            self._connection.row_factory = sqlite3.Row
+            with self._lock:
+                self._connection.execute("PRAGMA journal_mode=WAL")
+                self._connection.execute("PRAGMA foreign_keys=ON")
+                self._connection.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -110,21 +124,21 @@ class SQLiteStore:
             ),
         )
 
-    def get_message(self, message_id: str) -> MessageRecord | None:
+    def get_message(self, message_id: str, *, user_id: str | None) -> MessageRecord | None:
         row = self._read_one("SELECT * FROM messages WHERE message_id = ?", (message_id,))
-        return None if row is None else _message(row)
+        return _owned(row, self._pseudonymise(user_id))  # pseudonyms compared
 
-    def last_message(self, conversation_id: str) -> MessageRecord | None:
+    def last_message(self, conversation_id: str, *, user_id: str | None) -> MessageRecord | None:
         row = self._read_one(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY turn DESC LIMIT 1", (conversation_id,)
         )
-        return None if row is None else _message(row)
+        return _owned(row, self._pseudonymise(user_id))  # pseudonyms compared
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message.message_id,))
 
     def iter_messages(self) -> Iterator[MessageRecord]:
-        with self._lock:
+        with self._lock, self._translated_errors():
             rows = self._connection.execute("SELECT * FROM messages ORDER BY created_at").fetchall()
         for row in rows:
             yield _message(row)
@@ -178,14 +192,14 @@ class SQLiteStore:
 
     def human_answers(self) -> dict[str, str]:
         """What human agents replied to escalated messages (written by the agent console)."""
-        with self._lock:
+        with self._lock, self._translated_errors():
             rows = self._connection.execute(
                 "SELECT message_id, human_answer FROM escalations WHERE human_answer IS NOT NULL"
             ).fetchall()
         return {row["message_id"]: row["human_answer"] for row in rows}
 
     def open_escalations(self) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, self._translated_errors():
             rows = self._connection.execute(
                 "SELECT * FROM escalations WHERE status = 'open' ORDER BY created_at"
             ).fetchall()
@@ -245,9 +259,12 @@ class SQLiteStore:
     def _delete_conversations(self, conversations: str, parameters: tuple[Any, ...]) -> dict[str, int]:
         """Delete the conversations `conversations` (a SELECT of ids) selects, children first, in one
         transaction; the counts per table."""
+        messages = "SELECT message_id FROM messages WHERE conversation_id IN ({})"
         statements = {
-            "feedback": "DELETE FROM feedback WHERE message_id IN "
-            "(SELECT message_id FROM messages WHERE conversation_id IN ({}))",
+            # Local feedback idempotency (`sqlite_idempotency`, same file) keeps receipts naming the message.
+            "idempotency_records": "DELETE FROM idempotency WHERE json_valid(response_data) AND "
+            f"json_extract(response_data, '$.message_id') IN ({messages})",
+            "feedback": f"DELETE FROM feedback WHERE message_id IN ({messages})",
             "escalations": "DELETE FROM escalations WHERE conversation_id IN ({})",
             "conversations": "SELECT COUNT(*) FROM ({})",
             "messages": "DELETE FROM messages WHERE conversation_id IN ({})",
@@ -255,32 +272,63 @@ class SQLiteStore:
         counts: dict[str, int] = {}
         with self._lock:
             self._connection.execute("BEGIN IMMEDIATE")
+            has_receipts = self._connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'idempotency'"
+            ).fetchone()
+            counts["idempotency_records"] = 0
             try:
                 for name, template in statements.items():
+                    if name == "idempotency_records" and not has_receipts:
+                        continue
                     cursor = self._connection.execute(template.format(conversations), parameters)
                     counts[name] = cursor.fetchone()[0] if name == "conversations" else cursor.rowcount
             except BaseException:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
-        return {name: counts[name] for name in ("conversations", "messages", "feedback", "escalations")}
+        kinds = ("conversations", "messages", "feedback", "escalations", "idempotency_records")
+        return {name: counts[name] for name in kinds}
 
     # --- internals --------------------------------------------------------------------------
 
-    def _write(self, sql: str, parameters: tuple[Any, ...]) -> None:
-        with self._lock:
+    def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
+        """Run one statement in its own transaction; the number of rows it changed."""
+        with self._lock, self._translated_errors():
             self._connection.execute("BEGIN IMMEDIATE")
             try:
-                self._connection.execute(sql, parameters)
+                changed = self._connection.execute(sql, parameters).rowcount
             except BaseException:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
+            return changed
 
     def _read_one(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Row | None:
-        with self._lock:
+        with self._lock, self._translated_errors():
             row: sqlite3.Row | None = self._connection.execute(sql, parameters).fetchone()
             return row
+
+    @staticmethod
+    @contextmanager
+    def _translated_errors() -> Iterator[None]:
+        """SQLite's failures as the domain errors the DynamoDB store raises for the same cases."""
+        try:
+            yield
+        except sqlite3.IntegrityError as error:
+            if _TURN_TAKEN in str(error):
+                raise record_changed("the conversation store") from error
+            raise
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # a bug in this module, not a dependency failure
+        except sqlite3.DatabaseError as error:  # locked, busy, disk I/O error, not a database
+            raise DependencyUnavailableError(
+                f"the conversation database is unavailable ({error}); please retry"
+            ) from error
+
+
+def _owned(row: sqlite3.Row | None, user_id: str | None) -> MessageRecord | None:
+    message = None if row is None else _message(row)
+    return message if message is not None and belongs_to(message, user_id) else None
 
 
 def private_file(path: Path) -> None:

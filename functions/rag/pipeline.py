@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.contract import MetricName
-from functions.errors import InvalidRequestError, KnowledgeBaseEmptyError
+from functions.errors import InvalidRequestError, KnowledgeBaseEmptyError, NotFoundError
 from functions.feedback.ports import ConversationStore
 from functions.feedback.records import MessageRecord
 from functions.guardrails.base import Stage
@@ -79,13 +79,13 @@ class AnswerPipeline:
     def answer(self, question: str, conversation_id: str | None = None, user_id: str | None = None) -> Answer:
         started = time.perf_counter()
         question = validate_question(question, self.max_question_chars)
+        previous = self._previous_turn(conversation_id, user_id)
         conversation_id = conversation_id or uuid.uuid4().hex
         message_id = uuid.uuid4().hex
         timings: dict[str, float] = {}
 
         checked_input = self.guardrails.check(question, Stage.INPUT)
         safe_question = checked_input.redacted_text
-        previous = self.conversations.last_message(conversation_id)
 
         def finish(text: str, sources: list[ScoredChunk], **outcome: Any) -> Answer:
             answer = Answer(
@@ -136,6 +136,23 @@ class AnswerPipeline:
             usage=usage,
             timings_ms=timings,
         )
+
+    def _previous_turn(self, conversation_id: str | None, user_id: str | None) -> MessageRecord | None:
+        """The last turn of the conversation being continued; a new conversation has none.
+
+        A conversation id that is unknown, or another user's, is the same 404: the answer does
+        not reveal whether the conversation exists. New conversations get their id from the
+        server (leave `conversation_id` out), so a client cannot pick one that someone else holds.
+        """
+        if conversation_id is None:
+            return None
+        previous = self.conversations.last_message(conversation_id, user_id=user_id)
+        if previous is None:
+            # The caller's value is not repeated: the error is logged, and a mistyped field can hold PII.
+            raise NotFoundError(
+                "no conversation with that conversation_id: leave conversation_id out to start a new one"
+            )
+        return previous
 
     def _rephrase_of(self, question: str, previous: MessageRecord | None) -> str | None:
         """The previous message's id when this question asks the same thing again in other words:

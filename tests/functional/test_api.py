@@ -33,7 +33,7 @@ def test_unrelated_question_gets_the_fallback_and_no_sources(client: TestClient)
 def test_question_pii_is_redacted_before_it_is_stored(client: TestClient, services: Services) -> None:
     body = ask(client, "I am jane@example.com, can I return swimwear?")
     assert body["guardrails"]["input"]["findings"][0]["category"] == "pii"
-    stored = services.conversations.get_message(body["message_id"])
+    stored = services.conversations.get_message(body["message_id"], user_id=None)
     assert stored is not None and stored.question == "I am [EMAIL], can I return swimwear?"
 
 
@@ -50,7 +50,7 @@ def test_asking_again_in_other_words_marks_the_previous_answer(
         client, "Express shipping to the EU, how much does it cost?", conversation_id=first["conversation_id"]
     )
     assert second["rephrase_of"] == first["message_id"]
-    stored = services.conversations.get_message(first["message_id"])
+    stored = services.conversations.get_message(first["message_id"], user_id=None)
     assert stored is not None and stored.rephrased
 
 

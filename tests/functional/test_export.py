@@ -22,25 +22,22 @@ def ask(client: TestClient, question: str, **extra: str) -> dict:
     return client.post("/v1/query", json={"question": question, "user_id": "jane-42", **extra}).json()
 
 
+def rate(client: TestClient, message_id: str, rating: str, **extra: object) -> None:
+    body = {"message_id": message_id, "rating": rating, "user_id": "jane-42", **extra}
+    assert client.post("/v1/feedback", json=body).status_code == 200
+
+
 def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
     client: TestClient, services: Services
 ) -> None:
     liked = ask(client, "How long is the warranty on tents?")
-    client.post("/v1/feedback", json={"message_id": liked["message_id"], "rating": "up"})
+    rate(client, liked["message_id"], "up")
     first = ask(client, "How much does express shipping cost in the EU?")
     ask(
         client, "Express shipping to the EU, how much does it cost?", conversation_id=first["conversation_id"]
     )
     disliked = ask(client, "Can I return swimwear?")
-    client.post(
-        "/v1/feedback",
-        json={
-            "message_id": disliked["message_id"],
-            "rating": "down",
-            "comment": "write to me at jane@example.com",
-            "escalate": True,
-        },
-    )
+    rate(client, disliked["message_id"], "down", comment="write to me at jane@example.com", escalate=True)
 
     store = services.sqlite
     exported = build_interactions(store, store, store.human_answers())
@@ -57,9 +54,9 @@ def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
 
 def test_training_builder_reads_the_export(client: TestClient, services: Services) -> None:
     good = ask(client, "Which cards do you accept?")
-    client.post("/v1/feedback", json={"message_id": good["message_id"], "rating": "up"})
+    rate(client, good["message_id"], "up")
     bad = ask(client, "Which credit cards do you accept?")
-    client.post("/v1/feedback", json={"message_id": bad["message_id"], "rating": "down"})
+    rate(client, bad["message_id"], "down")
 
     buffer = io.StringIO()
     store = services.sqlite

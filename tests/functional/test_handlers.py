@@ -72,10 +72,11 @@ def test_behind_the_authorizer_the_user_is_the_tokens_subject(handlers: dict[str
     other_status, refused = ask({"question": "Can I pay in instalments?", "user_id": "someone-else"})
 
     assert status == same_status == 200
-    stored = SQLiteStore(get_settings().database_path, Services(get_settings()).pseudonymiser).get_message(
-        answer["message_id"]
+    pseudonyms = Services(get_settings()).pseudonymiser
+    stored = SQLiteStore(get_settings().database_path, pseudonyms).get_message(
+        answer["message_id"], user_id="cognito-sub-1"
     )
-    assert stored is not None and stored.user_id == "cognito-sub-1"
+    assert stored is not None and stored.user_id == pseudonyms("cognito-sub-1")  # kept as its pseudonym
     assert (other_status, refused["error"]["code"]) == (403, "forbidden")
     assert "token's sub" in refused["error"]["message"]
 
@@ -119,7 +120,8 @@ def test_bad_input_through_a_handler_is_a_clear_4xx(handlers: dict[str, Handler]
     status, body = invoke(
         handlers["feedback"], "POST", "/v1/feedback", {"message_id": "missing", "rating": "down"}
     )
-    assert status == 404 and "missing" in body["error"]["message"]
+    assert status == 404 and "message_id" in body["error"]["message"]
+    assert "missing" not in body["error"]["message"]  # the caller's value is not repeated (nor logged)
 
 
 def test_metrics_are_emitted_as_emf(handlers: dict[str, Handler], capsys: pytest.CaptureFixture[str]) -> None:
@@ -127,3 +129,21 @@ def test_metrics_are_emitted_as_emf(handlers: dict[str, Handler], capsys: pytest
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     emitted = {m["Name"] for line in lines for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert {"Queries", "QueryLatency", "GroundedAnswers", "InputTokens"} <= emitted
+
+
+def test_behind_the_authorizer_another_subject_cannot_act_on_a_conversation(
+    handlers: dict[str, Handler],
+) -> None:
+    def call(name: str, path: str, body: dict[str, Any], subject: str) -> tuple[int, dict[str, Any]]:
+        event = signed_in(api_gateway_event(EVENT, "POST", path, json.dumps(body)), subject)
+        response = handlers[name](event, FakeLambdaContext())
+        return response["statusCode"], json.loads(response["body"])
+
+    _, answer = call("query", "/v1/query", {"question": "Can I pay in instalments?"}, "cognito-sub-1")
+    continued = {"question": "Instalments, can I?", "conversation_id": answer["conversation_id"]}
+    rating = {"message_id": answer["message_id"], "rating": "down", "escalate": True}
+
+    assert call("query", "/v1/query", continued, "cognito-sub-2")[0] == 404
+    assert call("feedback", "/v1/feedback", rating, "cognito-sub-2")[0] == 404
+    status, receipt = call("feedback", "/v1/feedback", rating, "cognito-sub-1")
+    assert status == 200 and receipt["ticket_id"]

@@ -71,7 +71,7 @@ def test_pii_goes_through_every_door_and_is_found_nowhere(  # noqa: PLR0917 - py
     answer = ask(client, text, user_id="jane")
     assert client.post("/v1/retrieve", json={"query": text}).status_code == 200
     assert client.post("/v1/guardrails/check", json={"text": text, "stage": "input"}).status_code == 200
-    feedback = {"rating": "down", "reason": text[:200], "comment": text, "escalate": True}
+    feedback = {"rating": "down", "reason": text[:200], "comment": text, "escalate": True, "user_id": "jane"}
     assert (
         client.post("/v1/feedback", json={"message_id": answer["message_id"], **feedback}).status_code == 200
     )
@@ -195,6 +195,7 @@ def fill(client: TestClient) -> dict[str, str]:
                     "rating": "down",
                     "reason": "meh",
                     "escalate": True,
+                    "user_id": user,
                 },
             )
             last[user] = first["conversation_id"]
@@ -202,29 +203,35 @@ def fill(client: TestClient) -> dict[str, str]:
     return last
 
 
+def count_export_rows(services: Services, pseudonym: str | None) -> int:
+    """Rows in the export, the user's (or all with None)."""
+    exports = services.settings.exports_dir / "interactions.jsonl"
+    rows = [json.loads(line) for line in exports.read_text().splitlines()] if exports.exists() else []
+    return sum(1 for row in rows if pseudonym is None or row["user_id"] == pseudonym)
+
+
 def census(services: Services, user: str) -> Census:
+    """A: every record in the stores; B: the user's; C: the other users' (anonymous ones are in A only)."""
     connection = sqlite3.connect(services.settings.database_path)
 
     def count(pseudonym: str | None) -> int:
-        mine = (
-            "SELECT conversation_id FROM messages WHERE user_id = ?"
-            if pseudonym
-            else "SELECT conversation_id FROM messages"
-        )
-        arguments = (pseudonym,) if pseudonym else ()
+        mine = "SELECT conversation_id FROM messages WHERE user_id = ?"
+        arguments = (pseudonym,)
         total = 0
         for sql in (
             f"SELECT COUNT(*) FROM messages WHERE conversation_id IN ({mine})",
             f"SELECT COUNT(*) FROM feedback WHERE message_id IN (SELECT message_id FROM messages WHERE conversation_id IN ({mine}))",
             f"SELECT COUNT(*) FROM escalations WHERE conversation_id IN ({mine})",
+            "SELECT COUNT(*) FROM idempotency WHERE json_extract(response_data, '$.message_id') IN "
+            f"(SELECT message_id FROM messages WHERE conversation_id IN ({mine}))",
         ):
             total += connection.execute(sql, arguments).fetchone()[0]
-        exports = services.settings.exports_dir / "interactions.jsonl"
-        rows = [json.loads(line) for line in exports.read_text().splitlines()] if exports.exists() else []
-        return total + sum(1 for row in rows if pseudonym is None or row["user_id"] == pseudonym)
+        return total + count_export_rows(services, pseudonym)
 
+    tables = ("messages", "feedback", "escalations", "idempotency")
     result = Census(
-        all=count(None),
+        all=sum(connection.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables)
+        + count_export_rows(services, None),
         user=count(services.pseudonymiser(user)),
         others=sum(count(services.pseudonymiser(other)) for other in USERS if other != user),
     )
@@ -249,6 +256,7 @@ def test_erasure_through_the_api_forgets_the_user_and_nobody_else(
         "messages": 4,
         "feedback": 2,
         "escalations": 2,
+        "idempotency_records": 2,
         "export_rows": 4,
     }
     assert (
@@ -265,7 +273,10 @@ def test_erasure_through_the_api_forgets_the_user_and_nobody_else(
     # the other users' conversations go on
     joe = ask(client, "And how long does it take?", user_id="joe", conversation_id=last["joe"])
     assert (
-        client.post("/v1/feedback", json={"message_id": joe["message_id"], "rating": "up"}).status_code == 200
+        client.post(
+            "/v1/feedback", json={"message_id": joe["message_id"], "rating": "up", "user_id": "joe"}
+        ).status_code
+        == 200
     )
 
 

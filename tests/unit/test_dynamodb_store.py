@@ -16,6 +16,7 @@ from functions.errors import ConflictError
 from functions.feedback.dynamodb_store import DynamoDBConversationStore, DynamoDBFeedbackStore
 from functions.feedback.pseudonyms import pseudonymiser
 from functions.feedback.records import FeedbackRecord, MessageRecord, Rating
+from tests.dynamodb_tables import create_store_tables
 
 PSEUDONYMS = pseudonymiser(lambda: b"test-key")
 CREATED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -26,32 +27,7 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="eu-west-1")
-        resource.create_table(
-            TableName="conversations",
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": Key.CONVERSATION_KEY, "KeyType": "HASH"},
-                {"AttributeName": Key.TURN_KEY, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": Key.CONVERSATION_KEY, "AttributeType": "S"},
-                {"AttributeName": Key.TURN_KEY, "AttributeType": "N"},
-                {"AttributeName": Key.MESSAGE_KEY, "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": Key.MESSAGE_ID_INDEX,
-                    "KeySchema": [{"AttributeName": Key.MESSAGE_KEY, "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
-        resource.create_table(
-            TableName="feedback",
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": Key.MESSAGE_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": Key.MESSAGE_KEY, "AttributeType": "S"}],
-        )
+        create_store_tables(resource)
         yield resource
 
 
@@ -65,8 +41,8 @@ def test_messages_round_trip_with_retention(dynamodb: Any) -> None:
     store.save_message(message("m1", 1))
     store.save_message(message("m2", 2))
     # the user id is kept as its pseudonym
-    assert store.get_message("m1") == replace(message("m1", 1), user_id=PSEUDONYMS("u1"))
-    assert store.last_message("c1") == replace(message("m2", 2), user_id=PSEUDONYMS("u1"))
+    assert store.get_message("m1", user_id="u1") == replace(message("m1", 1), user_id=PSEUDONYMS("u1"))
+    assert store.last_message("c1", user_id="u1") == replace(message("m2", 2), user_id=PSEUDONYMS("u1"))
     item = dynamodb.Table("conversations").get_item(Key={"conversation_id": "c1", "turn": 1})["Item"]
     assert item[Key.TTL_ATTRIBUTE] == int(CREATED.timestamp()) + 30 * 86_400
 
@@ -76,7 +52,7 @@ def test_a_turn_is_written_once(dynamodb: Any) -> None:
     store.save_message(message("m1", 1))
     with pytest.raises(ConflictError, match="changed by another request"):
         store.save_message(message("m-racing", 1))
-    assert store.get_message("m1") is not None
+    assert store.get_message("m1", user_id="u1") is not None
 
 
 def test_rephrase_mark_and_scan(dynamodb: Any) -> None:

@@ -26,10 +26,12 @@ def test_messages_round_trip_and_last_turn_wins(store: SQLiteStore) -> None:
     first = message("m1", 1)
     store.save_message(first)
     store.save_message(message("m2", 2))
-    assert store.get_message("m1") == replace(first, user_id=PSEUDONYMS("u1"))  # kept pseudonymised
-    last = store.last_message("c1")
+    assert store.get_message("m1", user_id="u1") == replace(
+        first, user_id=PSEUDONYMS("u1")
+    )  # kept pseudonymised
+    last = store.last_message("c1", user_id="u1")
     assert last is not None and last.message_id == "m2"
-    assert store.last_message("other") is None
+    assert store.last_message("other", user_id="u1") is None
 
 
 def test_feedback_replaces_the_earlier_verdict(store: SQLiteStore) -> None:
@@ -60,11 +62,11 @@ def test_rephrase_mark_and_escalations(store: SQLiteStore) -> None:
     store.save_message(first)
     store.mark_rephrased(first)
     store.escalate(EscalationTicket("t1", "m1", "c1", "u1", "wrong answer", None))
-    assert store.get_message("m1").rephrased  # type: ignore[union-attr]
+    assert store.get_message("m1", user_id="u1").rephrased  # type: ignore[union-attr]
     assert [t["ticket_id"] for t in store.open_escalations()] == ["t1"]
     assert store.stats()["rephrased"] == 1
 
 
 def test_data_survive_reopening(tmp_path: Path) -> None:
     SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS).save_message(message("m1", 1))
-    assert SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS).get_message("m1") is not None
+    assert SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS).get_message("m1", user_id="u1") is not None

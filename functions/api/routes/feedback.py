@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from functions.api.dependencies import ServicesDep
-from functions.api.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
+from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
+from functions.api.schemas import FeedbackRequest, FeedbackResponse, error_responses
 from functions.feedback.service import FeedbackSubmission
 
 router = APIRouter(tags=["feedback"])
@@ -14,11 +14,12 @@ router = APIRouter(tags=["feedback"])
 @router.post(
     "/v1/feedback",
     response_model=FeedbackResponse,
-    responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    responses=error_responses(403, 404, 409),
 )
-def feedback(body: FeedbackRequest, services: ServicesDep) -> FeedbackResponse:
+def feedback(body: FeedbackRequest, services: ServicesDep, signed_in: SignedInUserDep) -> FeedbackResponse:
+    user_id = acting_user(body.user_id, signed_in)
     receipt = services.feedback.submit(
-        FeedbackSubmission(body.message_id, body.rating, body.reason, body.comment, body.escalate)
+        FeedbackSubmission(body.message_id, body.rating, body.reason, body.comment, body.escalate, user_id)
     )
     return FeedbackResponse(
         message_id=receipt.message_id,

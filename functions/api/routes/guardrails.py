@@ -6,19 +6,17 @@ from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep
 from functions.api.schemas import (
-    ErrorResponse,
     GuardrailCheckRequest,
     GuardrailCheckResponse,
     GuardrailFinding,
+    error_responses,
 )
 from functions.guardrails.base import Stage
 
 router = APIRouter(tags=["guardrails"])
 
 
-@router.post(
-    "/v1/guardrails/check", response_model=GuardrailCheckResponse, responses={422: {"model": ErrorResponse}}
-)
+@router.post("/v1/guardrails/check", response_model=GuardrailCheckResponse, responses=error_responses())
 def check(body: GuardrailCheckRequest, services: ServicesDep) -> GuardrailCheckResponse:
     result = services.guardrails.check(body.text, Stage(body.stage), sources=body.sources)
     report = result.to_dict()

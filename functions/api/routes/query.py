@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
-from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse
+from functions.api.schemas import QueryRequest, QueryResponse, error_responses
 from functions.rag.pipeline import Answer
 
 router = APIRouter(tags=["query"])
@@ -14,12 +14,7 @@ router = APIRouter(tags=["query"])
 @router.post(
     "/v1/query",
     response_model=QueryResponse,
-    responses={
-        403: {"model": ErrorResponse},
-        404: {"model": ErrorResponse},
-        409: {"model": ErrorResponse},
-        422: {"model": ErrorResponse},
-    },
+    responses=error_responses(403, 404, 409),
 )
 def query(body: QueryRequest, services: ServicesDep, signed_in: SignedInUserDep) -> QueryResponse:
     user_id = acting_user(body.user_id, signed_in)

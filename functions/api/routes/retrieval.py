@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep
-from functions.api.schemas import ErrorResponse, RetrievedChunk, RetrieveRequest, RetrieveResponse
+from functions.api.schemas import RetrievedChunk, RetrieveRequest, RetrieveResponse, error_responses
 from functions.rag.pipeline import validate_question
 
 router = APIRouter(tags=["retrieval"])
 
 
-@router.post("/v1/retrieve", response_model=RetrieveResponse, responses={422: {"model": ErrorResponse}})
+@router.post("/v1/retrieve", response_model=RetrieveResponse, responses=error_responses(409))
 def retrieve(body: RetrieveRequest, services: ServicesDep) -> RetrieveResponse:
     text = validate_question(body.query, services.settings.max_question_chars, name="query")
     retrieval = services.retriever.retrieve(text, k=body.k, filters=body.filters)
