@@ -24,7 +24,7 @@ from constructs import Construct
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from functions.contract import API_HANDLERS, handler_path
+from functions.contract import ADMIN_SCOPE, API_HANDLERS, handler_path
 from infra.config import ApiConfig
 from infra.data import DataStores
 from infra.lambdas import FunctionFactory
@@ -95,6 +95,7 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.user_pool, self.client = self._build_user_pool(config, data.removal_policy)
+        self.admin_client = self._build_admin_client(self.user_pool)
         self.functions = {
             name: functions.build(
                 self,
@@ -115,7 +116,11 @@ class Api(Construct):
             create_default_stage=False,
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(config.allowed_origins),
-                allow_methods=[apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
+                allow_methods=[
+                    apigwv2.CorsHttpMethod.GET,
+                    apigwv2.CorsHttpMethod.POST,
+                    apigwv2.CorsHttpMethod.DELETE,  # a user erasing their own data from the widget
+                ],
                 allow_headers=["authorization", "content-type"],
                 max_age=cdk.Duration.hours(1),
             ),
@@ -169,6 +174,24 @@ class Api(Construct):
         )
         return pool, client
 
+    def _build_admin_client(self, pool: cognito.UserPool) -> cognito.UserPoolClient:
+        """The admin scope (`functions.contract.ADMIN_SCOPE`) and a machine client that gets it
+        (OAuth client credentials): the only tokens that may erase another user's data."""
+        identifier, name = ADMIN_SCOPE.split("/")
+        scope = cognito.ResourceServerScope(
+            scope_name=name, scope_description="erase any user's data; read the loop's statistics"
+        )
+        server = pool.add_resource_server("ApiScopes", identifier=identifier, scopes=[scope])
+        return pool.add_client(
+            "Admin",
+            generate_secret=True,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True),
+                scopes=[cognito.OAuthScope.resource_server(server, scope)],
+            ),
+            prevent_user_existence_errors=True,
+        )
+
     def _grant(self, data: DataStores, search: SearchDomain, models: ModelAccess) -> None:
         query, retrieval, feedback = (self.functions[name] for name in ("query", "retrieval", "feedback"))
         for function in (query, retrieval):
@@ -180,6 +203,7 @@ class Api(Construct):
         data.grant_table(data.feedback, feedback, write=True)
         data.grant_table(data.idempotency, feedback, write=True)
         data.grant_publish_escalations(feedback)
+        data.grant_erase_users(self.functions["privacy"])
         # guardrails: pure functions of the request; no data access at all.
 
     def _build_stage(
@@ -205,6 +229,10 @@ class Api(Construct):
         authorizer = authorizers.HttpUserPoolAuthorizer(
             "Cognito", self.user_pool, user_pool_clients=[self.client]
         )
+        # The erasure route also takes the admin client's tokens; the function checks the scope.
+        admin_authorizer = authorizers.HttpUserPoolAuthorizer(
+            "CognitoOrAdmin", self.user_pool, user_pool_clients=[self.client, self.admin_client]
+        )
         route_settings: dict[str, dict[str, float]] = {}
         for name, function in self.functions.items():
             integration = integrations.HttpLambdaIntegration(f"{name.capitalize()}Integration", function)
@@ -214,7 +242,7 @@ class Api(Construct):
                     path=path,
                     methods=[apigwv2.HttpMethod(method)],
                     integration=integration,
-                    authorizer=authorizer,
+                    authorizer=admin_authorizer if name == "privacy" else authorizer,
                 ):
                     self.stage.node.add_dependency(route)
                 limits = config.functions[name]

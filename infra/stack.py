@@ -86,6 +86,13 @@ class GenAiStack(cdk.Stack):
         training = TrainingPipeline(
             self, "Training", config=config.training, serving=config.serving, data=data, functions=functions
         )
+        # The stores keep user ids as pseudonyms (functions.feedback.pseudonyms): the API functions
+        # that store, compare or erase them read the key.
+        for name in ("query", "feedback", "privacy"):
+            training.pseudonym_key.grant_read(api.functions[name])
+            api.functions[name].add_environment(
+                EnvVar.PSEUDONYM_SECRET_ARN, training.pseudonym_key.secret_arn
+            )
         monitoring = Monitoring(
             self,
             "Monitoring",
