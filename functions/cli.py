@@ -134,14 +134,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    services = _services_with_index(args)
-    store = services.vector_store
-    payload = {
-        "data_dir": str(services.settings.data_dir),
-        "chunks": store.count(),
-        "sources": len(store.source_hashes()),
-        **services.sqlite.stats(),
-    }
+    from functions.feedback.statistics import statistics
+
+    payload = statistics(_services_with_index(args))
     if args.json:
         _print_json(payload)
     else:

@@ -91,7 +91,7 @@ ADMIN_SCOPE = "genai-stack/admin"
 # --- Lambda functions -------------------------------------------------------------------------
 
 #: Lambda functions behind the HTTP API; each handler lives at `functions.handlers.<name>.handler`.
-API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback", "privacy")
+API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback", "privacy", "stats")
 
 
 def handler_path(name: str) -> str:

@@ -51,6 +51,10 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+#: The functions whose routes accept the admin client's tokens.
+ADMIN_ROUTES = ("privacy", "stats")
+
+
 def route_keys(handler: str) -> Iterator[str]:
     """`METHOD /path` of every route in `functions.api.routes.<handler>`'s router."""
     router = cast(APIRouter, importlib.import_module(f"functions.api.routes.{handler}").router)
@@ -204,6 +208,10 @@ class Api(Construct):
         data.grant_table(data.idempotency, feedback, write=True)
         data.grant_publish_escalations(feedback)
         data.grant_erase_users(self.functions["privacy"])
+        stats = self.functions["stats"]
+        search.grant_read(stats)
+        data.grant_table(data.conversations, stats, write=False)
+        data.grant_table(data.feedback, stats, write=False)
         # guardrails: pure functions of the request; no data access at all.
 
     def _build_stage(
@@ -229,7 +237,7 @@ class Api(Construct):
         authorizer = authorizers.HttpUserPoolAuthorizer(
             "Cognito", self.user_pool, user_pool_clients=[self.client]
         )
-        # The erasure route also takes the admin client's tokens; the function checks the scope.
+        # The erasure and statistics routes also take the admin client's tokens.
         admin_authorizer = authorizers.HttpUserPoolAuthorizer(
             "CognitoOrAdmin", self.user_pool, user_pool_clients=[self.client, self.admin_client]
         )
@@ -242,7 +250,9 @@ class Api(Construct):
                     path=path,
                     methods=[apigwv2.HttpMethod(method)],
                     integration=integration,
-                    authorizer=admin_authorizer if name == "privacy" else authorizer,
+                    authorizer=admin_authorizer if name in ADMIN_ROUTES else authorizer,
+                    # the statistics are for admins only; erasure is also for the user themself
+                    authorization_scopes=[ADMIN_SCOPE] if name == "stats" else None,
                 ):
                     self.stage.node.add_dependency(route)
                 limits = config.functions[name]

@@ -60,6 +60,9 @@ def _default_functions() -> dict[str, FunctionConfig]:
         "privacy": FunctionConfig(
             memory_mb=512, timeout_seconds=29, reserved_concurrency=2, rate_limit=1.0, burst_limit=2
         ),
+        "stats": FunctionConfig(
+            memory_mb=512, timeout_seconds=29, reserved_concurrency=2, rate_limit=1.0, burst_limit=2
+        ),
     }
 
 

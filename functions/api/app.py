@@ -49,6 +49,6 @@ def create_app(
 
 
 def all_routers() -> list[APIRouter]:
-    from functions.api.routes import feedback, guardrails, privacy, query, retrieval
+    from functions.api.routes import feedback, guardrails, privacy, query, retrieval, stats
 
-    return [query.router, retrieval.router, guardrails.router, feedback.router, privacy.router]
+    return [query.router, retrieval.router, guardrails.router, feedback.router, privacy.router, stats.router]

@@ -190,7 +190,7 @@ def cloud() -> Iterator[dict[str, Any]]:
         get_settings.cache_clear()
 
         handlers = {}
-        for name in ("query", "retrieval", "guardrails", "feedback", "privacy", "ingest", "export"):
+        for name in ("query", "retrieval", "guardrails", "feedback", "privacy", "stats", "ingest", "export"):
             module = importlib.reload(importlib.import_module(f"functions.handlers.{name}"))
             handlers[name] = module.handler
         from functions.rag.opensearch_store import OpenSearchVectorStore

@@ -31,6 +31,14 @@ from tests.privacy_fixtures import (
 USERS = ("jane", "joe", "ann")
 
 
+@pytest.fixture(autouse=True)
+def cli_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() switches metrics off and the log to warnings outside `serve`; here both stay on, and
+    the switches do not outlive the test."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
+
+
 @pytest.fixture
 def log() -> Iterator[io.StringIO]:
     with captured_log() as buffer:
@@ -60,9 +68,6 @@ def test_pii_goes_through_every_door_and_is_found_nowhere(  # noqa: PLR0917 - py
     monkeypatch: pytest.MonkeyPatch,
     log: io.StringIO,
 ) -> None:
-    # main() switches metrics off and the log to warnings by default
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
     # GIVEN a trace recorder in place of X-Ray, and metrics flushed as EMF to the same log
     traces = RecordingTraceProvider()
     monkeypatch.setattr(tracer, "provider", traces)
@@ -316,3 +321,15 @@ def test_purge_deletes_old_conversations_only(
     assert (after.user, after.others) == (0, before.others)
     with pytest.raises(SystemExit):
         main(["purge", "--older-than", "0"])
+
+
+def test_the_stats_route_returns_what_the_cli_prints(
+    client: TestClient, services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(client)
+    response = client.get("/v1/stats")
+    assert response.status_code == 200
+    capsys.readouterr()
+    assert main(["stats", "--json", "--data-dir", str(services.settings.data_dir)]) == EXIT_OK
+    assert response.json() == json.loads(capsys.readouterr().out)
+    assert response.json()["messages"] == 13 and response.json()["open_escalations"] == 6

@@ -194,3 +194,22 @@ def test_pii_reaches_no_aws_store_message_log_or_trace(
     assert "hana" not in places["dynamodb"] + places["sns"] + places["export"]  # stored as a pseudonym
     for message in published:
         sqs.delete_message(QueueUrl=cloud["inbox"], ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_statistics_need_the_admin_scope_and_count_the_loop(
+    ingested: dict[str, Any],  # noqa: F811 - the fixture
+    cloud: dict[str, Any],  # noqa: F811 - the fixture
+) -> None:
+    assert call(cloud, "stats", "GET", "/v1/stats", user="ivy")[0] == 403
+    status, asked = call(
+        cloud, "query", "POST", "/v1/query", {"question": "How much is express delivery?"}, user="ivy"
+    )
+    assert status == 200
+    rating = {"message_id": asked["message_id"], "rating": "up"}
+    assert call(cloud, "feedback", "POST", "/v1/feedback", rating, user="ivy")[0] == 200
+    status, stats = call(cloud, "stats", "GET", "/v1/stats", user="ops", scopes=(ADMIN_SCOPE,))
+    assert status == 200, stats
+    conversations = items("conversations")
+    assert stats["messages"] == len(conversations) and stats["chunks"] > 0 and stats["sources"] == 2
+    assert stats["conversations"] == len({i["conversation_id"] for i in conversations})
+    assert stats["thumbs_up"] == sum(1 for i in items("feedback") if i["rating"] == "up") >= 1

@@ -49,7 +49,7 @@ def test_the_erasing_function_may_only_find_delete_and_rewrite(default_stack: Sy
     assert "secretsmanager:GetSecretValue" in actions
 
 
-def test_the_admin_scope_is_defined_and_only_the_erasure_route_takes_admin_tokens(
+def test_the_admin_scope_is_defined_and_only_erasure_and_statistics_take_admin_tokens(
     default_stack: Synthesized,
 ) -> None:
     identifier, scope = ADMIN_SCOPE.split("/")
@@ -68,8 +68,13 @@ def test_the_admin_scope_is_defined_and_only_the_erasure_route_takes_admin_token
     }
     routes = default_stack.resources("AWS::ApiGatewayV2::Route")
     by_route = {r["Properties"]["RouteKey"]: r["Properties"]["AuthorizerId"]["Ref"] for r in routes.values()}
-    assert audiences[by_route["DELETE /v1/users/{user_id}/data"]] == 2
-    assert {audiences[a] for key, a in by_route.items() if key != "DELETE /v1/users/{user_id}/data"} == {1}
+    admin_routes = {"DELETE /v1/users/{user_id}/data", "GET /v1/stats"}
+    assert {audiences[by_route[key]] for key in admin_routes} == {2}
+    assert {audiences[a] for key, a in by_route.items() if key not in admin_routes} == {1}
+    scopes = {
+        r["Properties"]["RouteKey"]: r["Properties"].get("AuthorizationScopes") for r in routes.values()
+    }
+    assert scopes["GET /v1/stats"] == [ADMIN_SCOPE] and scopes["DELETE /v1/users/{user_id}/data"] is None
 
 
 def test_exports_expire_with_the_retention_and_old_versions_after_30_days(default_stack: Synthesized) -> None:
