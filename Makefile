@@ -12,13 +12,14 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install install-dev demo ingest serve test lint format synth bench clean
+.PHONY: help install install-dev demo ingest serve test lint format synth bench fuzz clean
 
 help:
 	@echo "make demo   - install, ingest data/sample_kb, serve the assistant on http://$(HOST):$(PORT)"
 	@echo "make test   - install everything, lint (ruff, mypy) and run every test"
 	@echo "make synth  - synthesize the CDK stack into cdk.out/ (cdk-nag and cfn-lint included)"
 	@echo "make bench  - run the benchmarks and write docs/BENCHMARKS.md"
+	@echo "make fuzz   - schemathesis (--checks all) against a local server on data/sample_kb"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -73,5 +74,31 @@ synth: install-dev
 bench: install-dev $(VENV)/.installed-bench
 	$(PY) -m bench.run
 
+# schemathesis 4.x, in its own venv (its pins are not the project's), against a server started here on
+# a fresh copy of data/sample_kb; every check, FUZZ_EXAMPLES cases per operation, a fixed seed. It
+# fails on any server error, undocumented status or schema mismatch; the report lands in FUZZ_DIR.
+FUZZ_VENV := .venv-fuzz
+FUZZ_DIR ?= .genai-stack-fuzz
+FUZZ_PORT ?= 8765
+FUZZ_EXAMPLES ?= 300
+FUZZ_SEED ?= 11
+
+$(FUZZ_VENV)/.installed:
+	$(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install --quiet 'schemathesis>=4,<5'
+	touch $@
+
+fuzz: install $(FUZZ_VENV)/.installed
+	rm -rf $(FUZZ_DIR)
+	$(VENV)/bin/genai-stack ingest data/sample_kb --data-dir $(FUZZ_DIR)/data --quiet \
+	  --pii-allow-file data/public-values.txt
+	$(VENV)/bin/genai-stack serve --data-dir $(FUZZ_DIR)/data --host $(HOST) --port $(FUZZ_PORT) \
+	  --quiet-metrics > $(FUZZ_DIR)/server.log 2>&1 & server=$$!; \
+	trap 'kill $$server' EXIT; \
+	$(FUZZ_VENV)/bin/schemathesis --config-file tests/schemathesis.toml run \
+	  http://$(HOST):$(FUZZ_PORT)/openapi.json --wait-for-schema 120 \
+	  --checks all --max-examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED) --workers 1 --no-color \
+	  --report junit --report-dir $(FUZZ_DIR)/report
+
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR)
+	rm -rf $(VENV) $(FUZZ_VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache $(DATA_DIR) $(FUZZ_DIR)

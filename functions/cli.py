@@ -105,6 +105,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from functions.api.app import all_routers, create_app
 
     services = _services_with_index(args)
+    index = services.index_health()
+    if index is not None and not index.healthy:  # an older good version is served (see /health)
+        print(
+            f"genai-stack: warning: {index.problem}; serving index version {index.version}", file=sys.stderr
+        )
     services.embedder.embed_query("warm-up")  # load the model before the first request
     from functions.privacy.retention import purge_daily
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from functions.guardrails.policy import GuardrailPolicy
     from functions.ingest.pipeline import Ingestor
     from functions.privacy.erasure import Eraser
+    from functions.rag.embedded_store import IndexHealth
     from functions.rag.embedders import Embedder
     from functions.rag.pipeline import AnswerPipeline
     from functions.rag.retriever import Retriever
@@ -64,6 +65,16 @@ class Services:
         from functions.rag.embedded_store import EmbeddedVectorStore
 
         return EmbeddedVectorStore(settings.index_dir, settings.embedding_dimension)
+
+    def index_health(self) -> IndexHealth | None:
+        """Which version of the embedded index is served and whether it is the one CURRENT names;
+        None for OpenSearch, whose health the domain's own alarms watch."""
+        if self.settings.vector_store is not VectorStoreKind.EMBEDDED:
+            return None
+        from functions.rag.embedded_store import EmbeddedVectorStore
+
+        store = self.vector_store
+        return store.health() if isinstance(store, EmbeddedVectorStore) else None
 
     @cached_property
     def ingestor(self) -> Ingestor:

@@ -24,6 +24,8 @@ from functions.contract import (
 )
 
 TITAN_DIMENSIONS = (256, 512, 1024)
+#: The longest question the API's schema admits; `max_question_chars` may only lower it.
+MAX_QUESTION_CHARS = 4000
 
 
 class Settings(BaseSettings):
@@ -57,7 +59,10 @@ class Settings(BaseSettings):
     embedding_dimension: int = Field(default=EMBEDDING_DIMENSION, ge=1, le=16000)
 
     # Request limits
-    max_question_chars: int = Field(default=4000, ge=1)
+    max_question_chars: int = Field(default=MAX_QUESTION_CHARS, ge=1, le=MAX_QUESTION_CHARS)
+    # Request bodies above this are refused with a 413 before they are read whole or parsed
+    # (the largest valid body, a guardrails check with its sources, is about 120 kB of text).
+    max_request_bytes: int = Field(default=512 * 1024, ge=1024, le=10 * 1024 * 1024)
 
     # How long a write to the embedded SQLite file waits for another process's lock before it
     # is a 503 (the caller retries) instead of holding the request.

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
+from functions.api.body_limit import BodySizeLimit
 from functions.api.errors import install_error_handlers
 from functions.api.routes import health
 from functions.observability import metrics
@@ -24,12 +25,14 @@ def create_app(
     In Lambda the handler decorator flushes metrics once per invocation; the long-running local
     server sets `flush_metrics_per_request` so its EMF lines appear after each request instead.
     """
+    services = services or Services(get_settings())
     app = FastAPI(
         title="genai-stack",
         summary="A grounded customer-support assistant: query, retrieval, guardrails and feedback.",
         version="0.1.0",
     )
-    app.state.services = services or Services(get_settings())
+    app.add_middleware(BodySizeLimit, max_body_size=services.settings.max_request_bytes)
+    app.state.services = services
     install_error_handlers(app)
     app.include_router(health.router)
     for router in routers:

@@ -40,12 +40,37 @@ def route_of(request: Request) -> str:
     return str(getattr(route, "path", "unmatched route"))
 
 
+#: Starlette's own HTTP errors, worded for the caller.
+_HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    404: ("not_found", "no such route: see /docs for the API"),
+    405: ("method_not_allowed", "this route does not accept that method: see the Allow header"),
+}
+
+
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
 
 
-def _describe_validation(error: RequestValidationError) -> tuple[int, str, str]:
+def body_too_large(limit: int) -> JSONResponse:
+    return error_response(
+        413, "body_too_large", f"the request body is larger than the limit of {limit} bytes"
+    )
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _describe_validation(request: Request, error: RequestValidationError) -> tuple[int, str, str]:
     problems = error.errors()
+    content_type = request.headers.get("content-type")
+    if request.method in {"POST", "PUT", "PATCH"} and not _is_json(content_type or ""):
+        # FastAPI does not parse a body sent as anything but JSON; say so instead of "field required".
+        sent = f"content-type {content_type!r}" if content_type else "no content-type"
+        return 415, "unsupported_media_type", f"the request body must be JSON (application/json); got {sent}"
     if any(problem.get("type") == "json_invalid" for problem in problems):
         return 400, "invalid_json", "the request body is not valid JSON"
     parts = []
@@ -60,13 +85,17 @@ def _describe_validation(error: RequestValidationError) -> tuple[int, str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-        status, code, message = _describe_validation(error)
+        status, code, message = _describe_validation(request, error)
         return error_response(status, code, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = "not_found" if error.status_code == 404 else "http_error"
-        return error_response(error.status_code, code, str(error.detail))
+        if error.status_code == 413:
+            return body_too_large(request.app.state.services.settings.max_request_bytes)
+        code, message = _HTTP_ERRORS.get(error.status_code, ("http_error", str(error.detail)))
+        response = error_response(error.status_code, code, message)
+        response.headers.update(error.headers or {})  # 405 names the allowed methods in Allow
+        return response
 
     @app.exception_handler(GenAiStackError)
     async def _domain(request: Request, error: GenAiStackError) -> JSONResponse:

@@ -5,31 +5,102 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from functions.feedback.records import Rating
+from functions.settings import MAX_QUESTION_CHARS
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
+def _storable(value: str) -> str:
+    """Refuse what no store, log or JSON response can carry faithfully: NUL characters and lone
+    UTF-16 surrogates (JSON's "\\ud800" escape decodes to one; it cannot be encoded as UTF-8)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"is not valid Unicode text (a lone surrogate at character {error.start})") from None
+    return value
+
+
+def _json_integer(value: Any) -> Any:
+    """An integer as JSON Schema means it (39 or 39.0), not a boolean or a numeric string."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+#: What `_storable` enforces, stated in the schema for clients (JSON cannot carry a lone
+#: surrogate as valid UTF-8, so NUL is the one character a pattern needs to exclude).
+_NO_NUL = r"^[^\x00]*$"
+# Free text of a request: the length limit goes before the validator (pydantic then reports it
+# as a string length, and refuses a lone surrogate itself); the pattern documents the validator.
+UserId = Annotated[
+    str, Field(max_length=128, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
+MessageId = Annotated[
+    str,
+    Field(min_length=1, max_length=128, json_schema_extra={"pattern": _NO_NUL}),
+    AfterValidator(_storable),
+]
+Reason = Annotated[
+    str, Field(max_length=200, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
+Comment = Annotated[
+    str, Field(max_length=4000, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
+CheckedText = Annotated[
+    str,
+    Field(min_length=1, max_length=20000, json_schema_extra={"pattern": _NO_NUL}),
+    AfterValidator(_storable),
+]
+#: A question or search text: 1 to MAX_QUESTION_CHARS characters, not only white space. The
+#: pattern documents the two validators for clients (Python's `\\s` is what `str.strip` removes).
+Question = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        json_schema_extra={"pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
+    ),
+    AfterValidator(_storable),
+    AfterValidator(_not_blank),
+]
+
+
 def _single_filter_value(value: Any) -> Any:
     """Refuse a list or object in one message (a plain union would report each of its four types)."""
     if not isinstance(value, str | int | float | bool):
         raise ValueError(f"a filter value is one string, number or boolean, not {type(value).__name__}")
-    return value
+    return _storable(value) if isinstance(value, str) else value
 
 
-FilterValue = Annotated[str | int | float | bool, BeforeValidator(_single_filter_value)]
+FilterValue = Annotated[
+    Annotated[str, WithJsonSchema({"type": "string", "pattern": _NO_NUL})] | int | float | bool,
+    BeforeValidator(_single_filter_value),
+]
 
 
 class QueryRequest(_Request):
-    question: str = Field(description="The customer's question (1 to 4,000 characters).")
-    conversation_id: str | None = Field(default=None, max_length=128, pattern=r"^[\w.:-]+$")
-    user_id: str | None = Field(
+    question: Question = Field(description="The customer's question.")
+    conversation_id: str | None = Field(
         default=None,
         max_length=128,
+        pattern=r"^[\w.:-]+$",
+        description="Continue this conversation (one of yours); leave it out to start a new one.",
+    )
+    user_id: UserId | None = Field(
+        default=None,
         description="Who asks. Behind the API's JWT authorizer it is the token's `sub`: omit it, "
         "or pass that same value (another is refused with 403).",
     )
@@ -70,8 +141,10 @@ class QueryResponse(BaseModel):
 
 
 class RetrieveRequest(_Request):
-    query: str = Field(description="Search text (1 to 4,000 characters).")
-    k: int = Field(default=5, ge=1, le=50, description="Number of chunks to return (1-50).")
+    query: Question = Field(description="Search text.")
+    k: Annotated[int, BeforeValidator(_json_integer)] = Field(
+        default=5, ge=1, le=50, description="Number of chunks to return (1-50)."
+    )
     filters: dict[str, FilterValue] = Field(
         default_factory=dict,
         description="Exact-match filters on source, title, section, user_id or any metadata key.",
@@ -95,10 +168,23 @@ class RetrieveResponse(BaseModel):
     results: list[RetrievedChunk]
 
 
+#: The groundedness check compares the text with every sentence of every source: these bound one
+#: request's work (a retrieval's top_k passages are 800 characters each by default).
+MAX_SOURCES, MAX_SOURCE_CHARS = 20, 5000
+SourceText = Annotated[
+    str, Field(max_length=MAX_SOURCE_CHARS, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
+
+
 class GuardrailCheckRequest(_Request):
-    text: str = Field(min_length=1, max_length=20000)
+    text: CheckedText
     stage: Literal["input", "output"]
-    sources: list[str] = Field(default_factory=list, description="Passages for the groundedness check.")
+    sources: list[SourceText] = Field(
+        default_factory=list,
+        max_length=MAX_SOURCES,
+        description=f"Passages for the groundedness check: at most {MAX_SOURCES} of at most "
+        f"{MAX_SOURCE_CHARS} characters each.",
+    )
 
 
 class GuardrailCheckResponse(BaseModel):
@@ -108,14 +194,13 @@ class GuardrailCheckResponse(BaseModel):
 
 
 class FeedbackRequest(_Request):
-    message_id: str = Field(min_length=1, max_length=128)
+    message_id: MessageId
     rating: Rating
-    reason: str | None = Field(default=None, max_length=200)
-    comment: str | None = Field(default=None, max_length=4000)
-    escalate: bool = False
-    user_id: str | None = Field(
+    reason: Reason | None = None
+    comment: Comment | None = None
+    escalate: StrictBool = False
+    user_id: UserId | None = Field(
         default=None,
-        max_length=128,
         description="Who rates: the user who asked (the token's `sub` behind the JWT authorizer). "
         "A message of another user is answered like an unknown one (404).",
     )
@@ -134,6 +219,21 @@ class ErasureResponse(BaseModel):
     requested_by: Literal["self", "admin", "operator"]
     counts: dict[str, int] = Field(description="Items erased, per store and kind; all 0 the second time.")
     total: int
+
+
+class IndexStatus(BaseModel):
+    version: str | None = Field(description="The index version searches use; null when none is served.")
+    healthy: bool = Field(description="False when the version CURRENT names was refused.")
+    problem: str | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="degraded: an older good index version is served; unavailable: none is (503)."
+    )
+    index: IndexStatus | None = Field(
+        default=None, description="The embedded index (absent with OpenSearch)."
+    )
 
 
 class ErrorBody(BaseModel):

@@ -22,6 +22,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
+from functions.feedback.sqlite_store import translated_errors
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
     idempotency_key   TEXT PRIMARY KEY,
@@ -55,13 +57,15 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
     def __init__(self, path: Path, busy_timeout: float = 1.0) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(
-            path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
-        )
-        self._connection.row_factory = sqlite3.Row
-        with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute(_SCHEMA)
+        with translated_errors():  # a locked file is a 503 here too; the record operations'
+            # failures reach the caller through Powertools as IdempotencyPersistenceLayerError
+            self._connection = sqlite3.connect(
+                path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+            )
+            self._connection.row_factory = sqlite3.Row
+            with self._lock:
+                self._connection.execute("PRAGMA journal_mode=WAL")
+                self._connection.execute(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -44,6 +44,16 @@ CREATE TABLE IF NOT EXISTS messages (
     rephrased       INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL
 );
+-- A file written before turns were unique may hold racing duplicates: number those conversations'
+-- turns again in the order they were asked (nothing is dropped), then make the turn unique.
+UPDATE messages SET turn = (
+    SELECT COUNT(*) FROM messages AS earlier
+    WHERE earlier.conversation_id = messages.conversation_id
+      AND (earlier.created_at, earlier.message_id) <= (messages.created_at, messages.message_id)
+)
+WHERE conversation_id IN (
+    SELECT conversation_id FROM messages GROUP BY conversation_id, turn HAVING COUNT(*) > 1
+);
 DROP INDEX IF EXISTS messages_by_conversation;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_turn ON messages (conversation_id, turn);
 CREATE TABLE IF NOT EXISTS feedback (
@@ -89,7 +99,7 @@ class SQLiteStore:
         if str(path) != ":memory:":
             private_file(self.path)
         self._lock = threading.Lock()
-        with self._translated_errors():
+        with translated_errors():
             self._connection = sqlite3.connect(
                 self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
             )
@@ -138,7 +148,7 @@ class SQLiteStore:
         self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message.message_id,))
 
     def iter_messages(self) -> Iterator[MessageRecord]:
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             rows = self._connection.execute("SELECT * FROM messages ORDER BY created_at").fetchall()
         for row in rows:
             yield _message(row)
@@ -192,14 +202,14 @@ class SQLiteStore:
 
     def human_answers(self) -> dict[str, str]:
         """What human agents replied to escalated messages (written by the agent console)."""
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             rows = self._connection.execute(
                 "SELECT message_id, human_answer FROM escalations WHERE human_answer IS NOT NULL"
             ).fetchall()
         return {row["message_id"]: row["human_answer"] for row in rows}
 
     def open_escalations(self) -> list[dict[str, Any]]:
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             rows = self._connection.execute(
                 "SELECT * FROM escalations WHERE status = 'open' ORDER BY created_at"
             ).fetchall()
@@ -293,7 +303,7 @@ class SQLiteStore:
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
         """Run one statement in its own transaction; the number of rows it changed."""
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 changed = self._connection.execute(sql, parameters).rowcount
@@ -304,26 +314,26 @@ class SQLiteStore:
             return changed
 
     def _read_one(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Row | None:
-        with self._lock, self._translated_errors():
+        with self._lock, translated_errors():
             row: sqlite3.Row | None = self._connection.execute(sql, parameters).fetchone()
             return row
 
-    @staticmethod
-    @contextmanager
-    def _translated_errors() -> Iterator[None]:
-        """SQLite's failures as the domain errors the DynamoDB store raises for the same cases."""
-        try:
-            yield
-        except sqlite3.IntegrityError as error:
-            if _TURN_TAKEN in str(error):
-                raise record_changed("the conversation store") from error
-            raise
-        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
-            raise  # a bug in this module, not a dependency failure
-        except sqlite3.DatabaseError as error:  # locked, busy, disk I/O error, not a database
-            raise DependencyUnavailableError(
-                f"the conversation database is unavailable ({error}); please retry"
-            ) from error
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """SQLite's failures as the domain errors the DynamoDB store raises for the same cases."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        if _TURN_TAKEN in str(error):
+            raise record_changed("the conversation store") from error
+        raise
+    except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise  # a bug in this module, not a dependency failure
+    except sqlite3.DatabaseError as error:  # locked, busy, disk I/O error, not a database
+        raise DependencyUnavailableError(
+            f"the conversation database is unavailable ({error}); please retry"
+        ) from error
 
 
 def _owned(row: sqlite3.Row | None, user_id: str | None) -> MessageRecord | None:

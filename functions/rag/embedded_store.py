@@ -8,7 +8,13 @@ folder picks up a new version on its next search.
 
     index/
       CURRENT          "v000007"
-      v000007/         vectors.npy, chunks.jsonl, bm25/, meta.json
+      v000007/         vectors.npy, chunks.jsonl, bm25/, meta.json, manifest.json
+
+`manifest.json` is written last: the size and SHA-256 of every other file of the version and its
+chunk count. A version is verified once, when it is opened; one that does not match its manifest
+(a file truncated, emptied, edited or reordered in place) is refused, and the store keeps
+serving the last good version it has, in memory or on disk. With none, searches fail with
+IndexCorruptError (503) until a new ingest writes a good version. `health()` says which.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,11 +37,23 @@ from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
 from functions.rag.fusion import fuse_scores
 
 _CURRENT = "CURRENT"
+_MANIFEST = "manifest.json"
 _VERSION_PREFIX = "v"
+_VERSION_NAME = re.compile(r"v\d{6}")
+_REINGEST = "re-ingest the documents (genai-stack ingest PATH) to write a new version"
 
 
 class IndexCorruptError(DependencyUnavailableError):
-    """The files of the live index version cannot be read."""
+    """The files of the live index version cannot be read, or do not match its manifest."""
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """What `/health` reports about the embedded index."""
+
+    version: str | None  # the version searches use; None when none is served
+    healthy: bool  # False when the version CURRENT names was refused
+    problem: str | None = None
 
 
 def _stemmer() -> Any:
@@ -106,6 +125,7 @@ class EmbeddedVectorStore:
         self._stemmer = _stemmer()
         self._current_stat: tuple[int, int] | None = None
         self._snapshot = self._empty_snapshot()
+        self._problem: str | None = None  # why the version CURRENT names was refused
         self._pending: tuple[list[Chunk], list[np.ndarray]] | None = None
         self._reload_if_changed()
 
@@ -114,8 +134,15 @@ class EmbeddedVectorStore:
     def count(self) -> int:
         return len(self._current().chunks)
 
+    def health(self) -> IndexHealth:
+        self._reload_if_changed()
+        return IndexHealth(self._snapshot.version, self._problem is None, self._problem)
+
     def source_hashes(self) -> dict[str, str]:
-        chunks = self._pending[0] if self._pending is not None else self._current().chunks
+        """What the last good version holds (nothing, where there is none: an ingest rebuilds)."""
+        if self._pending is None:
+            self._reload_if_changed()
+        chunks = self._pending[0] if self._pending is not None else self._snapshot.chunks
         return {chunk.source: chunk.source_hash for chunk in chunks}
 
     def search(self, query: SearchQuery) -> list[ScoredChunk]:
@@ -186,6 +213,7 @@ class EmbeddedVectorStore:
             snapshot = self._build_snapshot(None, chunks, vectors)
             snapshot.version = self._write_version(snapshot)
             self._snapshot = snapshot
+            self._problem = None
             self._current_stat = self._stat_current()
             self._pending = None
         # The previous version stays until the next flush: a reader may be loading it right now.
@@ -201,7 +229,11 @@ class EmbeddedVectorStore:
         return _Snapshot(None, [], np.zeros((0, self.dimension), dtype=np.float32), None)
 
     def _current(self) -> _Snapshot:
+        """The snapshot searches use; IndexCorruptError when the index is damaged and no good
+        version is left (an empty knowledge base would be a wrong answer then)."""
         self._reload_if_changed()
+        if self._problem is not None and self._snapshot.version is None:
+            raise IndexCorruptError(self._problem)
         return self._snapshot
 
     def _delete_where(self, doomed: Callable[[Chunk], bool]) -> int:
@@ -214,7 +246,8 @@ class EmbeddedVectorStore:
 
     def _working_copy(self) -> tuple[list[Chunk], list[np.ndarray]]:
         if self._pending is None:
-            snapshot = self._current()
+            self._reload_if_changed()
+            snapshot = self._snapshot  # the last good version: an ingest over a damaged one repairs it
             self._pending = (list(snapshot.chunks), list(snapshot.vectors))
         return self._pending
 
@@ -226,35 +259,81 @@ class EmbeddedVectorStore:
         return (stat.st_mtime_ns, stat.st_ino)
 
     def _reload_if_changed(self) -> None:
+        """Open the version CURRENT names when CURRENT changed (once per version, not per query).
+
+        A version that cannot be verified is refused: the store keeps the snapshot it serves, or,
+        in a fresh process, falls back to the newest good version on disk.
+        """
         stat = self._stat_current()
         if stat == self._current_stat:
             return
         with self._lock:
             if stat == self._current_stat:
                 return
-            self._snapshot = self._load() if stat is not None else self._empty_snapshot()
             self._current_stat = stat
+            if stat is None:
+                self._snapshot, self._problem = self._empty_snapshot(), None
+                return
+            try:
+                self._snapshot, self._problem = self._load(self._read_current()), None
+            except IndexCorruptError as error:
+                self._problem = error.message
+                if self._snapshot.version is None:
+                    self._snapshot = self._newest_good_version() or self._empty_snapshot()
 
-    def _load(self) -> _Snapshot:
-        version = (self.directory / _CURRENT).read_text().strip()
+    def _read_current(self) -> str:
+        try:
+            version = (self.directory / _CURRENT).read_bytes().decode("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise IndexCorruptError(f"the index's CURRENT pointer cannot be read: {_REINGEST}") from error
+        if not _VERSION_NAME.fullmatch(version):
+            raise IndexCorruptError(f"the index's CURRENT pointer names no index version: {_REINGEST}")
+        return version
+
+    def _newest_good_version(self) -> _Snapshot | None:
+        names = sorted(
+            (p.name for p in self.directory.glob(f"{_VERSION_PREFIX}*") if _VERSION_NAME.fullmatch(p.name)),
+            reverse=True,
+        )
+        for name in names:
+            try:
+                return self._load(name)
+            except IndexCorruptError:
+                continue
+        return None
+
+    def _load(self, version: str) -> _Snapshot:
+        """The verified snapshot of one version; IndexCorruptError naming the version (never a
+        server path) when its files do not match the manifest written with them."""
         folder = self.directory / version
         try:
-            meta = json.loads((folder / "meta.json").read_text())
+            manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+            mismatch = _manifest_mismatch(folder, manifest)
+            if mismatch is not None:
+                raise IndexCorruptError(
+                    f"index version {version} does not match its manifest ({mismatch}): {_REINGEST}"
+                )
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
             if meta["dimension"] != self.dimension:
                 raise IndexCorruptError(
-                    f"the index in {self.directory} holds {meta['dimension']}-dimensional vectors, "
+                    f"index version {version} holds {meta['dimension']}-dimensional vectors, "
                     f"the embedder gives {self.dimension}: re-ingest with the configured embedder"
                 )
             vectors = np.load(folder / "vectors.npy")
             with (folder / "chunks.jsonl").open(encoding="utf-8") as lines:
                 chunks = [Chunk.from_dict(json.loads(line)) for line in lines]
+            if not len(chunks) == vectors.shape[0] == manifest["chunks"]:
+                raise IndexCorruptError(f"index version {version} has inconsistent chunk counts: {_REINGEST}")
             bm25 = None
             if chunks:
                 import bm25s
 
                 bm25 = bm25s.BM25.load(str(folder / "bm25"), load_vocab=True)
-        except (OSError, ValueError, KeyError) as error:
-            raise IndexCorruptError(f"cannot read index version {folder}: {error}") from error
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as error:
+            # the message names the version and the kind of failure, not the server's paths
+            raise IndexCorruptError(
+                f"index version {version} cannot be read ({type(error).__name__}): {_REINGEST}"
+            ) from error
         return self._build_snapshot(version, chunks, vectors, bm25)
 
     def _build_snapshot(
@@ -288,6 +367,8 @@ class EmbeddedVectorStore:
             snapshot.bm25.save(str(staging / "bm25"), show_progress=False)
         meta = {"dimension": self.dimension, "chunks": len(snapshot.chunks)}
         (staging / "meta.json").write_text(json.dumps(meta))
+        manifest = {"chunks": len(snapshot.chunks), "files": _file_digests(staging)}
+        (staging / _MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")  # last
         _fsync_tree(staging)
         staging.rename(self.directory / version)
         pointer = self.directory / f".{_CURRENT}.tmp"
@@ -345,3 +426,39 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
+
+
+def _file_digests(folder: Path) -> dict[str, dict[str, int | str]]:
+    """Size and SHA-256 of every file of a version but the manifest, by relative path."""
+    digests: dict[str, dict[str, int | str]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != _MANIFEST:
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            digests[path.relative_to(folder).as_posix()] = {
+                "bytes": path.stat().st_size,
+                "sha256": digest.hexdigest(),
+            }
+    return digests
+
+
+def _manifest_mismatch(folder: Path, manifest: dict[str, Any]) -> str | None:
+    """What differs between a version's files and its manifest, or None. Sizes are compared
+    before any file is hashed, so a truncated or emptied file is found without reading it."""
+    expected: dict[str, dict[str, Any]] = manifest["files"]
+    present = {
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != _MANIFEST
+    }
+    if present != set(expected):
+        missing, extra = sorted(set(expected) - present), sorted(present - set(expected))
+        return f"missing {missing}" if missing else f"unexpected {extra}"
+    for name, entry in expected.items():
+        if (folder / name).stat().st_size != entry["bytes"]:
+            return f"{name} has {(folder / name).stat().st_size} bytes, the manifest says {entry['bytes']}"
+    actual = _file_digests(folder)
+    for name, entry in expected.items():
+        if actual[name]["sha256"] != entry["sha256"]:
+            return f"{name} has changed"
+    return None

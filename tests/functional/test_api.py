@@ -97,7 +97,8 @@ def test_feedback_is_stored_and_escalation_opens_a_ticket(client: TestClient, se
 
 
 def test_health_and_openapi(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok"}
+    index = {"version": "v000001", "healthy": True, "problem": None}
+    assert client.get("/health").json() == {"status": "ok", "index": index}
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/query", "/v1/retrieve", "/v1/guardrails/check", "/v1/feedback", "/health"} <= set(paths)
     assert client.get("/docs").status_code == 200

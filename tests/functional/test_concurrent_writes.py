@@ -107,3 +107,25 @@ def test_a_locked_database_is_a_503_and_stores_nothing(tmp_path: Path) -> None:
     assert error["message"] == "the conversation database is unavailable (database is locked); please retry"
     assert services.sqlite.stats()["messages"] == 1
     services.sqlite.close()
+
+
+def test_feedback_on_a_locked_database_is_a_503_and_can_be_retried(tmp_path: Path) -> None:
+    services = make_services(make_settings(tmp_path / "data", database_busy_timeout=0.05))
+    services.ingestor.ingest_paths([MINI_KB])
+    client = TestClient(create_app(all_routers(), services), raise_server_exceptions=False)
+    message_id = client.post("/v1/query", json={"question": "Can I pay with Klarna?"}).json()["message_id"]
+    submission = {"message_id": message_id, "rating": "down", "escalate": True}
+
+    other = sqlite3.connect(services.settings.database_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        refused = client.post("/v1/feedback", json=submission)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (503, "dependency_unavailable")
+    assert services.sqlite.open_escalations() == []
+    retried = client.post("/v1/feedback", json=submission)
+    assert retried.status_code == 200 and len(services.sqlite.open_escalations()) == 1
+    services.sqlite.close()

@@ -112,7 +112,8 @@ def test_feedback_handler_records_a_rating_for_an_answer(handlers: dict[str, Han
 def test_each_function_mounts_only_its_own_route(handlers: dict[str, Handler]) -> None:
     status, body = invoke(handlers["feedback"], "POST", "/v1/query", {"question": "hi"})
     assert status == 404 and body["error"]["code"] == "not_found"
-    assert invoke(handlers["retrieval"], "GET", "/health", None)[1] == {"status": "ok"}
+    health = invoke(handlers["retrieval"], "GET", "/health", None)[1]
+    assert health == {"status": "ok", "index": {"version": "v000001", "healthy": True, "problem": None}}
 
 
 def test_bad_input_through_a_handler_is_a_clear_4xx(handlers: dict[str, Handler]) -> None:
@@ -147,3 +148,14 @@ def test_behind_the_authorizer_another_subject_cannot_act_on_a_conversation(
     assert call("feedback", "/v1/feedback", rating, "cognito-sub-2")[0] == 404
     status, receipt = call("feedback", "/v1/feedback", rating, "cognito-sub-1")
     assert status == 200 and receipt["ticket_id"]
+
+
+def test_a_body_over_the_limit_is_refused_in_lambda(handlers: dict[str, Handler]) -> None:
+    limit = get_settings().max_request_bytes
+    body = json.dumps({"question": "x" * limit})
+    event = api_gateway_event(EVENT, "POST", "/v1/query", body)
+    event["headers"] = {key: value for key, value in event["headers"].items() if key != "content-length"}
+    response = handlers["query"](event, FakeLambdaContext())
+    error = json.loads(response["body"])["error"]
+    assert (response["statusCode"], error["code"]) == (413, "body_too_large")
+    assert f"limit of {limit} bytes" in error["message"]

@@ -29,6 +29,12 @@ EXPORT_KEY = "exports/privacy-run/interactions.jsonl"
 USERS = ("erin", "frank", "gus")
 
 
+@pytest.fixture(autouse=True)
+def metrics_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The EMF lines are searched too: metrics on, whatever an earlier CLI test left switched."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+
+
 def call(
     cloud: dict[str, Any],  # noqa: F811 - the fixture
     name: str,

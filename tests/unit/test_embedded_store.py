@@ -114,7 +114,7 @@ def test_vectors_of_the_wrong_shape_are_rejected(store: EmbeddedVectorStore) -> 
 
 def test_an_index_built_with_another_embedder_is_refused(store: EmbeddedVectorStore, tmp_path: Path) -> None:
     with pytest.raises(IndexCorruptError, match="re-ingest"):
-        EmbeddedVectorStore(tmp_path / "index", 768)
+        EmbeddedVectorStore(tmp_path / "index", 768).count()
 
 
 def test_empty_store_finds_nothing(tmp_path: Path) -> None:

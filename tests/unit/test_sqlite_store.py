@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.errors import ConflictError
 from functions.feedback.pseudonyms import pseudonymiser
 from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating
 from functions.feedback.sqlite_store import SQLiteStore
@@ -70,3 +71,28 @@ def test_rephrase_mark_and_escalations(store: SQLiteStore) -> None:
 def test_data_survive_reopening(tmp_path: Path) -> None:
     SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS).save_message(message("m1", 1))
     assert SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS).get_message("m1", user_id="u1") is not None
+
+
+def test_a_file_with_racing_duplicate_turns_is_numbered_again(tmp_path: Path) -> None:
+    # GIVEN a database written before turns were unique, holding turns 1, 2, 2 of one conversation
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE messages (message_id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, user_id TEXT, "
+        "turn INTEGER NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, sources TEXT NOT NULL, "
+        "grounded INTEGER NOT NULL, fallback INTEGER NOT NULL, blocked INTEGER NOT NULL, "
+        "rephrased INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL)"
+    )
+    old.execute("CREATE INDEX messages_by_conversation ON messages (conversation_id, turn)")
+    for message_id, turn, second in (("m1", 1, 1), ("m2", 2, 2), ("m3", 2, 3)):
+        old.execute(
+            "INSERT INTO messages VALUES (?, 'c1', 'u1', ?, 'q', 'a', '[]', 1, 0, 0, 0, ?)",
+            (message_id, turn, f"2026-12-01T09:00:0{second}+00:00"),
+        )
+    old.commit()
+    old.close()
+    # WHEN the store opens it THEN every message is kept, numbered in the order it was asked
+    store = SQLiteStore(path, PSEUDONYMS)
+    assert [(m.message_id, m.turn) for m in store.iter_messages()] == [("m1", 1), ("m2", 2), ("m3", 3)]
+    with pytest.raises(ConflictError):
+        store.save_message(message("m4", 3))
