@@ -10,6 +10,7 @@ import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -84,15 +85,18 @@ def test_pii_goes_through_every_door_and_is_found_nowhere(  # noqa: PLR0917 - py
         404,
         422,
     )
+    erased = client.delete(f"/v1/users/{quote(PII[kind], safe='')}/data")
+    assert erased.status_code in {200, 422}, erased.text  # a value the user id pattern refuses is a 422
     from functions.observability import metrics
 
     metrics.flush_metrics(raise_on_empty_metrics=False)
     emf, _ = capsys.readouterr()
     assert '"_aws"' in emf, "no EMF line was flushed"
-    # ... and the CLI: a question, an export
+    # ... and the CLI: a question, an export, an erasure naming the value as a user id
     data = ["--data-dir", str(services.settings.data_dir)]
     assert main(["ask", text, *data]) == EXIT_OK
     assert main(["export", *data]) == EXIT_OK
+    assert main(["erase", PII[kind], *data]) == EXIT_OK
     # THEN no raw form of it is in the log (Powertools JSON and EMF lines), the traces, any SQLite
     # table or the export
     out, err = capsys.readouterr()
