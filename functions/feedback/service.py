@@ -41,8 +41,9 @@ SubmitFunction = Callable[..., FeedbackReceipt]
 
 class FeedbackService:
     """Validates and stores feedback. `once` wraps the submission so that a retried request has
-    no second effect (in AWS: Powertools idempotency on a DynamoDB table); the same submission
-    within the idempotency window returns the first receipt, without a second ticket."""
+    no second effect (Powertools idempotency on a DynamoDB table in AWS, on the SQLite file
+    locally); the same submission within the idempotency window returns the first receipt,
+    without a second ticket. Only the user who owns the message may rate it."""
 
     def __init__(
         self,

@@ -266,6 +266,32 @@ def test_feedback_is_idempotent_and_escalates_once(ingested: dict[str, Any], clo
     assert (stored["rating"], stored["reason"], stored["escalate"]) == ("down", "wrong", True)
 
 
+def test_nobody_else_acts_on_a_conversation_in_dynamodb(
+    ingested: dict[str, Any], cloud: dict[str, Any]
+) -> None:
+    _, alice = http(
+        cloud, "query", "/v1/query", {"question": "What does express delivery cost?", "user_id": "alice"}
+    )
+    continued = {
+        "question": "Express delivery, what is the price?",
+        "conversation_id": alice["conversation_id"],
+    }
+    rating = {"message_id": alice["message_id"], "rating": "down", "escalate": True}
+
+    assert http(cloud, "query", "/v1/query", {**continued, "user_id": "bob"})[0] == 404
+    assert http(cloud, "feedback", "/v1/feedback", {**rating, "user_id": "bob"})[0] == 404
+    table = boto3.resource("dynamodb").Table("conversations")
+    assert table.get_item(Key={"conversation_id": alice["conversation_id"], "turn": 2}).get("Item") is None
+    assert (
+        boto3.resource("dynamodb")
+        .Table("feedback")
+        .get_item(Key={"message_id": alice["message_id"]})
+        .get("Item")
+        is None
+    )
+    assert http(cloud, "query", "/v1/query", {**continued, "user_id": "alice"})[0] == 200
+
+
 def kill_while_escalating(cloud: dict[str, Any], submission: dict[str, Any], remaining_ms: int) -> None:
     """Send the submission in an invocation that dies as it escalates, with this much time left."""
     in_progress_before = in_progress_records()
