@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -337,3 +338,24 @@ def test_the_stats_route_returns_what_the_cli_prints(
     assert main(["stats", "--json", "--data-dir", str(services.settings.data_dir)]) == EXIT_OK
     assert response.json() == json.loads(capsys.readouterr().out)
     assert response.json()["messages"] == 13 and response.json()["open_escalations"] == 6
+
+
+def test_the_server_purges_when_it_starts_and_then_daily() -> None:
+    from datetime import datetime, timedelta
+
+    from functions.feedback.records import utc_now
+    from functions.privacy.retention import purge_daily
+
+    cutoffs: list[datetime] = []
+    purged = threading.Event()
+
+    class Store:
+        def purge(self, older_than: datetime) -> dict[str, int]:
+            cutoffs.append(older_than)
+            purged.set()
+            return {"messages": 0}
+
+    thread = purge_daily(Store(), 30)
+    assert purged.wait(5) and thread.daemon  # a daemon: it never keeps the server from exiting
+    expected = utc_now() - timedelta(days=30)
+    assert expected - timedelta(seconds=5) < cutoffs[0] <= expected
