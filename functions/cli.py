@@ -112,9 +112,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     services.embedder.embed_query("warm-up")  # load the model before the first request
     from functions.api.demo import demo_available, demo_router
+    from functions.privacy.retention import purge_daily
 
     routers = all_routers() + ([demo_router()] if demo_available() else [])
     app = create_app(routers, services, flush_metrics_per_request=not args.quiet_metrics)
+    purge_daily(services.sqlite, services.settings.retention_days)
     print(
         f"genai-stack serving {services.settings.data_dir} on http://{args.host}:{args.port} (docs at /docs)"
     )
@@ -141,14 +143,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    services = _services_with_index(args)
-    store = services.vector_store
-    payload = {
-        "data_dir": str(services.settings.data_dir),
-        "chunks": store.count(),
-        "sources": len(store.source_hashes()),
-        **services.sqlite.stats(),
-    }
+    from functions.feedback.statistics import statistics
+
+    payload = statistics(_services_with_index(args))
     if args.json:
         _print_json(payload)
     else:
@@ -164,7 +161,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.questions.is_file():
         raise CliError(f"question set {args.questions} not found")
     services = _services_with_index(args)
-    services.conversations = SQLiteStore(Path(":memory:"))  # keep evaluation out of the real history
+    # keep evaluation out of the real history
+    services.conversations = SQLiteStore(Path(":memory:"), services.pseudonymiser)
     report = evaluate(services.pipeline, load_questions(args.questions))
     _print_json(report.summary())
     return EXIT_OK
@@ -172,16 +170,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from functions.feedback.export import build_interactions, write_jsonl
+    from functions.feedback.sqlite_store import private_file
 
     services = _services_with_index(args)
     store = services.sqlite
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with args.output.open("w", encoding="utf-8") as out:
-        interactions = build_interactions(
-            store, store, store.human_answers(), pseudonym_key=services.pseudonym_key
-        )
-        count = write_jsonl(interactions, out)
-    print(f"{count} interactions written to {args.output}")
+    output: Path = args.output or services.settings.exports_dir / "interactions.jsonl"
+    private_file(output)  # 0600, like the database it comes from
+    with output.open("w", encoding="utf-8") as out:
+        count = write_jsonl(build_interactions(store, store, store.human_answers()), out)
+    print(f"{count} interactions written to {output}")
+    return EXIT_OK
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    from functions.privacy.erasure import Requester
+    from functions.services import Services
+
+    services = Services(_settings(args))
+    report = services.eraser.erase(args.user_id, Requester.OPERATOR)
+    if args.json:
+        _print_json({"erasure_id": report.erasure_id, "counts": report.counts, "total": report.total})
+    else:
+        counts = ", ".join(f"{count} {kind}" for kind, count in report.counts.items())
+        print(f"erased {counts} (audit record {report.erasure_id})")
+    return EXIT_OK
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from functions.privacy.retention import purge
+    from functions.services import Services
+
+    services = Services(_settings(args))
+    days: int = args.older_than or services.settings.retention_days
+    counts = purge(services.sqlite, days)
+    print(f"purged data older than {days} days: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return EXIT_OK
 
 
@@ -192,6 +214,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # --- parser -----------------------------------------------------------------------------------
+
+
+def _positive_days(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, at least 1, not {text!r}")
+    return int(text)
 
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -280,8 +308,40 @@ def build_parser() -> argparse.ArgumentParser:
         "as the input of `genai-stack train data`.",
     )
     _data_dir_option(export)
-    export.add_argument("--output", type=Path, required=True, help="the JSONL file to write")
+    export.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="the JSONL file to write (default: DATA_DIR/exports/interactions.jsonl, where erasure looks)",
+    )
     export.set_defaults(func=cmd_export)
+
+    erase = commands.add_parser(
+        "erase",
+        help="erase one user's data (conversations, feedback, tickets, export rows)",
+        description="Erase everything kept about one user, print the counts per store and leave an audit "
+        "record. A second run finds nothing.",
+    )
+    erase.add_argument("user_id", metavar="USER_ID", help="the user's id (the token's sub in AWS)")
+    _data_dir_option(erase)
+    erase.add_argument("--json", action="store_true", help="print the report as JSON")
+    erase.set_defaults(func=cmd_erase)
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete conversations older than the retention period",
+        description="Delete conversations whose last turn is older than DAYS, with their feedback and "
+        "tickets (`genai-stack serve` does this daily with the retention setting).",
+    )
+    purge.add_argument(
+        "--older-than",
+        type=_positive_days,
+        default=None,
+        metavar="DAYS",
+        help="age in days (default: $GENAI_STACK_RETENTION_DAYS, 365)",
+    )
+    _data_dir_option(purge)
+    purge.set_defaults(func=cmd_purge)
 
     train = commands.add_parser(
         "train",

@@ -86,6 +86,8 @@ class DynamoDBLayout(StrEnum):
     TURN_KEY = "turn"  # conversations: sort key (number)
     MESSAGE_KEY = "message_id"  # feedback: partition key; conversations: key of the index below
     MESSAGE_ID_INDEX = "by_message_id"
+    USER_KEY = "user_id"  # conversations: the starter's pseudonym; key of the index below
+    USER_INDEX = "by_user"  # keys only: what erasure needs to find a user's turns
     TTL_ATTRIBUTE = "expires_at"  # epoch seconds
     IDEMPOTENCY_KEY = "id"  # Powertools idempotency table: partition key
     IDEMPOTENCY_TTL = "expiration"
@@ -93,10 +95,18 @@ class DynamoDBLayout(StrEnum):
     QUOTA_COUNT = "requests"  # request-limit table: the window's count; expires at TTL_ATTRIBUTE
 
 
+#: Where the export writes interactions in the training-data bucket (one folder per retraining run).
+EXPORTS_PREFIX = "exports/"
+
+#: The OAuth scope (Cognito resource server "genai-stack", scope "admin") that lets a caller erase any
+#: user's data and read the loop's statistics.
+ADMIN_SCOPE = "genai-stack/admin"
+
+
 # --- Lambda functions -------------------------------------------------------------------------
 
 #: Lambda functions behind the HTTP API; each handler lives at `functions.handlers.<name>.handler`.
-API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback")
+API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback", "privacy", "stats")
 
 
 def handler_path(name: str) -> str:

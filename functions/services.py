@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from functions.contract import ChatModelKind, EmbedderKind, EnvVar, StoreKind, VectorStoreKind
+from functions.contract import EXPORTS_PREFIX, ChatModelKind, EmbedderKind, EnvVar, StoreKind, VectorStoreKind
 from functions.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,12 +19,14 @@ if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
     from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore
+    from functions.feedback.pseudonyms import Pseudonymiser
     from functions.feedback.service import FeedbackService
     from functions.feedback.sqlite_store import SQLiteStore
     from functions.guardrails.policy import GuardrailPolicy
     from functions.guests import GuestSessions
     from functions.ingest.pipeline import Ingestor
     from functions.limits.quota import FixedWindowLimiter
+    from functions.privacy.erasure import Eraser
     from functions.rag.embedded_store import IndexHealth
     from functions.rag.embedders import Embedder
     from functions.rag.pipeline import AnswerPipeline
@@ -146,7 +148,9 @@ class Services:
         """The embedded store of conversations, feedback and escalations (one SQLite file)."""
         from functions.feedback.sqlite_store import SQLiteStore
 
-        return SQLiteStore(self.settings.database_path, self.settings.database_busy_timeout)
+        return SQLiteStore(
+            self.settings.database_path, self.pseudonymiser, self.settings.database_busy_timeout
+        )
 
     @cached_property
     def conversations(self) -> ConversationStore:
@@ -155,7 +159,9 @@ class Services:
             from functions.feedback.dynamodb_store import DynamoDBConversationStore
 
             assert settings.conversations_table is not None  # enforced by Settings
-            return DynamoDBConversationStore(settings.conversations_table, settings.retention_days)
+            return DynamoDBConversationStore(
+                settings.conversations_table, settings.retention_days, self.pseudonymiser
+            )
         return self.sqlite
 
     @cached_property
@@ -179,8 +185,40 @@ class Services:
         return self.sqlite
 
     @cached_property
+    def pseudonymiser(self) -> Pseudonymiser:
+        """User id -> pseudonym, what the stores keep (`functions.feedback.pseudonyms`)."""
+        from functions.feedback.pseudonyms import pseudonymiser
+
+        return pseudonymiser(lambda: self.pseudonym_key)
+
+    @cached_property
+    def eraser(self) -> Eraser:
+        """Erasure of one user's data from every store this deployment keeps it in."""
+        from functions.privacy.erasure import Eraser, UserData
+        from functions.privacy.exports import S3Exports
+
+        settings = self.settings
+        if settings.store is StoreKind.DYNAMODB:
+            from functions.privacy.dynamodb import DynamoDBUserData
+
+            assert settings.conversations_table and settings.feedback_table  # enforced by Settings
+            stores: list[UserData] = [
+                DynamoDBUserData(
+                    settings.conversations_table, settings.feedback_table, settings.idempotency_table
+                )
+            ]
+            if settings.training_data_bucket:
+                stores.append(S3Exports(settings.training_data_bucket, EXPORTS_PREFIX))
+            return Eraser(stores, self.pseudonymiser)  # the audit record is the log line
+        from functions.privacy.exports import LocalExports
+
+        return Eraser(
+            [self.sqlite, LocalExports(settings.exports_dir)], self.pseudonymiser, audit=self.sqlite
+        )
+
+    @cached_property
     def pseudonym_key(self) -> bytes:
-        """The key of the user-id pseudonyms in the training export (`functions.feedback.pseudonyms`)."""
+        """The key of the user-id pseudonyms (`functions.feedback.pseudonyms`)."""
         from functions.feedback import pseudonyms
 
         settings = self.settings
@@ -188,7 +226,7 @@ class Services:
             return pseudonyms.secret_key(settings.pseudonym_secret_arn)
         if settings.store is StoreKind.DYNAMODB:
             raise ValueError(
-                f"{EnvVar.PSEUDONYM_SECRET_ARN} must be set to export from DynamoDB: a key made in "
+                f"{EnvVar.PSEUDONYM_SECRET_ARN} must be set with DynamoDB stores: a key made in "
                 "the function's /tmp would change with every execution environment"
             )
         return pseudonyms.local_key(settings.data_dir)

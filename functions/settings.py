@@ -151,6 +151,11 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         return self.data_dir / "genai-stack.sqlite3"
 
+    @property
+    def exports_dir(self) -> Path:
+        """Where `genai-stack export` writes by default, and where erasure looks for a user's rows."""
+        return self.data_dir / "exports"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -24,7 +24,7 @@ from constructs import Construct
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from functions.contract import API_HANDLERS, handler_path
+from functions.contract import ADMIN_SCOPE, API_HANDLERS, handler_path
 from infra.config import ApiConfig
 from infra.data import DataStores
 from infra.lambdas import FunctionFactory
@@ -49,6 +49,10 @@ ACCESS_LOG_FORMAT = json.dumps(
         "user": "$context.authorizer.claims.sub",
     }
 )
+
+
+#: The functions whose routes accept the admin client's tokens.
+ADMIN_ROUTES = ("privacy", "stats")
 
 
 def route_keys(handler: str) -> Iterator[str]:
@@ -95,6 +99,7 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.user_pool, self.client = self._build_user_pool(config, data.removal_policy)
+        self.admin_client = self._build_admin_client(self.user_pool)
         self.functions = {
             name: functions.build(
                 self,
@@ -115,7 +120,11 @@ class Api(Construct):
             create_default_stage=False,
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(config.allowed_origins),
-                allow_methods=[apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
+                allow_methods=[
+                    apigwv2.CorsHttpMethod.GET,
+                    apigwv2.CorsHttpMethod.POST,
+                    apigwv2.CorsHttpMethod.DELETE,  # a user erasing their own data from the widget
+                ],
                 allow_headers=["authorization", "content-type"],
                 max_age=cdk.Duration.hours(1),
             ),
@@ -169,6 +178,24 @@ class Api(Construct):
         )
         return pool, client
 
+    def _build_admin_client(self, pool: cognito.UserPool) -> cognito.UserPoolClient:
+        """The admin scope (`functions.contract.ADMIN_SCOPE`) and a machine client that gets it
+        (OAuth client credentials): the only tokens that may erase another user's data."""
+        identifier, name = ADMIN_SCOPE.split("/")
+        scope = cognito.ResourceServerScope(
+            scope_name=name, scope_description="erase any user's data; read the loop's statistics"
+        )
+        server = pool.add_resource_server("ApiScopes", identifier=identifier, scopes=[scope])
+        return pool.add_client(
+            "Admin",
+            generate_secret=True,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True),
+                scopes=[cognito.OAuthScope.resource_server(server, scope)],
+            ),
+            prevent_user_existence_errors=True,
+        )
+
     def _grant(self, data: DataStores, search: SearchDomain, models: ModelAccess) -> None:
         query, retrieval, feedback = (self.functions[name] for name in ("query", "retrieval", "feedback"))
         for function in (query, retrieval):
@@ -181,6 +208,11 @@ class Api(Construct):
         data.grant_table(data.feedback, feedback, write=True)
         data.grant_table(data.idempotency, feedback, write=True)
         data.grant_publish_escalations(feedback)
+        data.grant_erase_users(self.functions["privacy"])
+        stats = self.functions["stats"]
+        search.grant_read(stats)
+        data.grant_table(data.conversations, stats, write=False)
+        data.grant_table(data.feedback, stats, write=False)
         # guardrails: pure functions of the request; no data access at all.
 
     def _build_stage(
@@ -206,6 +238,10 @@ class Api(Construct):
         authorizer = authorizers.HttpUserPoolAuthorizer(
             "Cognito", self.user_pool, user_pool_clients=[self.client]
         )
+        # The erasure and statistics routes also take the admin client's tokens.
+        admin_authorizer = authorizers.HttpUserPoolAuthorizer(
+            "CognitoOrAdmin", self.user_pool, user_pool_clients=[self.client, self.admin_client]
+        )
         route_settings: dict[str, dict[str, float]] = {}
         for name, function in self.functions.items():
             integration = integrations.HttpLambdaIntegration(f"{name.capitalize()}Integration", function)
@@ -215,7 +251,9 @@ class Api(Construct):
                     path=path,
                     methods=[apigwv2.HttpMethod(method)],
                     integration=integration,
-                    authorizer=authorizer,
+                    authorizer=admin_authorizer if name in ADMIN_ROUTES else authorizer,
+                    # the statistics are for admins only; erasure is also for the user themself
+                    authorization_scopes=[ADMIN_SCOPE] if name == "stats" else None,
                 ):
                     self.stage.node.add_dependency(route)
                 limits = config.functions[name]

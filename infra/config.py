@@ -56,6 +56,13 @@ def _default_functions() -> dict[str, FunctionConfig]:
         "retrieval": FunctionConfig(memory_mb=1024, timeout_seconds=15),
         "guardrails": FunctionConfig(memory_mb=1024, timeout_seconds=10),
         "feedback": FunctionConfig(memory_mb=512, timeout_seconds=10),
+        # erasure: rare; it rewrites the user's export objects, so it gets API Gateway's whole 29 s
+        "privacy": FunctionConfig(
+            memory_mb=512, timeout_seconds=29, reserved_concurrency=2, rate_limit=1.0, burst_limit=2
+        ),
+        "stats": FunctionConfig(
+            memory_mb=512, timeout_seconds=29, reserved_concurrency=2, rate_limit=1.0, burst_limit=2
+        ),
     }
 
 

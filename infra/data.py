@@ -15,12 +15,22 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from functions.contract import EXPORTS_PREFIX
 from functions.contract import DynamoDBLayout as Layout
 from infra.config import DataConfig
 from infra.nag import KEY_ACTIONS, acknowledge, arn_of, principal_of
 
 KEY_WILDCARDS = ("IAM5[Action::kms:GenerateDataKey*]", "IAM5[Action::kms:ReEncrypt*]")
 S3_READ_WILDCARDS = ("IAM5[Action::s3:GetBucket*]", "IAM5[Action::s3:GetObject*]", "IAM5[Action::s3:List*]")
+
+
+#: A replaced or deleted object's old version (an export before an erasure rewrote it, a document
+#: removed from the knowledge base) is kept this long for recovery, then deleted.
+_NONCURRENT_VERSIONS = s3.LifecycleRule(
+    id="ExpireOldVersions",
+    noncurrent_version_expiration=cdk.Duration.days(30),
+    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+)
 
 
 class DataStores(Construct):
@@ -38,7 +48,17 @@ class DataStores(Construct):
         )
         self.access_logs = self._build_access_log_bucket()
         self.documents = self._build_bucket("Documents")
-        self.training_data = self._build_bucket("TrainingData")
+        self.training_data = self._build_bucket(
+            "TrainingData",
+            lifecycle_rules=[
+                # Exports hold conversations: kept as long as the conversations themselves.
+                s3.LifecycleRule(
+                    id="ExpireExports",
+                    prefix=EXPORTS_PREFIX,
+                    expiration=cdk.Duration.days(config.retention_days),
+                )
+            ],
+        )
         self.models = self._build_bucket("Models")
         self.conversations = self._build_table(
             "Conversations",
@@ -48,6 +68,12 @@ class DataStores(Construct):
         self.conversations.add_global_secondary_index(
             index_name=Layout.MESSAGE_ID_INDEX,
             partition_key=dynamodb.Attribute(name=Layout.MESSAGE_KEY, type=dynamodb.AttributeType.STRING),
+        )
+        # Erasure finds a user's turns by their pseudonym; it needs only the keys.
+        self.conversations.add_global_secondary_index(
+            index_name=Layout.USER_INDEX,
+            partition_key=dynamodb.Attribute(name=Layout.USER_KEY, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         self.feedback = self._build_table("Feedback", partition_key=Layout.MESSAGE_KEY)
         self.idempotency = self._build_table(
@@ -81,6 +107,37 @@ class DataStores(Construct):
         """Increment counters in the quota table: UpdateItem only, and the key use it needs."""
         self.quotas.grant(grantee, "dynamodb:UpdateItem")
         self.key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey")
+
+    def grant_erase_users(self, grantee: iam.IGrantable) -> None:
+        """Exactly what `functions.privacy` does: find a user's turns through the user index and
+        delete them, delete their feedback, scan and delete idempotency receipts, and rewrite the
+        training exports (read, put, delete the older versions)."""
+        statements = [
+            (
+                [f"{self.conversations.table_arn}/index/{Layout.USER_INDEX}", self.conversations.table_arn],
+                ["dynamodb:Query"],
+            ),
+            ([self.conversations.table_arn], ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"]),
+            ([self.feedback.table_arn], ["dynamodb:DeleteItem"]),
+            ([self.idempotency.table_arn], ["dynamodb:Scan", "dynamodb:DeleteItem"]),
+            ([self.training_data.bucket_arn], ["s3:ListBucket", "s3:ListBucketVersions"]),
+            (
+                [self.training_data.arn_for_objects(f"{EXPORTS_PREFIX}*")],
+                ["s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"],
+            ),
+        ]
+        for resources, actions in statements:
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=actions, resources=resources)
+            )
+        self.key.grant_encrypt_decrypt(grantee)
+        acknowledge(
+            principal_of(grantee),
+            *KEY_WILDCARDS,
+            f"IAM5[Resource::{arn_of(self.training_data)}/{EXPORTS_PREFIX}*]",
+            reason=f"the erasure rewrites any export object under {EXPORTS_PREFIX} of this one bucket; "
+            f"{KEY_ACTIONS}",
+        )
 
     def grant_publish_escalations(self, grantee: iam.IGrantable) -> None:
         self.escalations.grant_publish(grantee)
@@ -141,7 +198,7 @@ class DataStores(Construct):
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365)), _NONCURRENT_VERSIONS],
             removal_policy=self._removal,
             auto_delete_objects=False,
         )
@@ -152,7 +209,7 @@ class DataStores(Construct):
         )
         return bucket
 
-    def _build_bucket(self, name: str) -> s3.Bucket:
+    def _build_bucket(self, name: str, lifecycle_rules: list[s3.LifecycleRule] | None = None) -> s3.Bucket:
         return s3.Bucket(
             self,
             name,
@@ -164,6 +221,7 @@ class DataStores(Construct):
             versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=f"{name}/",
+            lifecycle_rules=[*(lifecycle_rules or []), _NONCURRENT_VERSIONS],
             removal_policy=self._removal,
         )
 

@@ -193,6 +193,8 @@ class FunctionFactory:
             environment={
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                # Traces carry no question or answer text, whatever a decorator says.
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
                 **self.environment,
             },
             tracing=lambda_.Tracing.ACTIVE,

@@ -20,13 +20,19 @@ def create_store_tables(resource: Any) -> None:
             {"AttributeName": Key.CONVERSATION_KEY, "AttributeType": "S"},
             {"AttributeName": Key.TURN_KEY, "AttributeType": "N"},
             {"AttributeName": Key.MESSAGE_KEY, "AttributeType": "S"},
+            {"AttributeName": Key.USER_KEY, "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": Key.MESSAGE_ID_INDEX,
                 "KeySchema": [{"AttributeName": Key.MESSAGE_KEY, "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": Key.USER_INDEX,
+                "KeySchema": [{"AttributeName": Key.USER_KEY, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
     )
     resource.create_table(

@@ -52,6 +52,15 @@ def create_app(
 
 
 def all_routers() -> list[APIRouter]:
-    from functions.api.routes import feedback, guardrails, guests, query, retrieval, stream
+    from functions.api.routes import feedback, guardrails, guests, privacy, query, retrieval, stats, stream
 
-    return [query.router, stream.router, guests.router, retrieval.router, guardrails.router, feedback.router]
+    return [
+        query.router,
+        stream.router,
+        guests.router,
+        retrieval.router,
+        guardrails.router,
+        feedback.router,
+        privacy.router,
+        stats.router,
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from functions.contract import ADMIN_SCOPE
 from functions.errors import ForbiddenError
 from functions.services import Services
 
@@ -15,13 +17,46 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def signed_in_user(request: Request) -> str | None:
-    """The caller's id from API Gateway's JWT authorizer (the token's `sub`), or None where no
-    authorizer ran (the local server). Mangum puts the Lambda event in the ASGI scope."""
+def _jwt(request: Request) -> dict[str, Any] | None:
+    """What API Gateway's JWT authorizer passed on (claims and scopes), or None where no authorizer
+    ran (the local server). Mangum puts the Lambda event in the ASGI scope."""
     event = request.scope.get("aws.event") or {}
-    claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims", {})
-    subject = claims.get("sub")
+    jwt: dict[str, Any] | None = event.get("requestContext", {}).get("authorizer", {}).get("jwt")
+    return jwt
+
+
+def signed_in_user(request: Request) -> str | None:
+    """The caller's id from the JWT authorizer (the token's `sub`), or None where no authorizer ran."""
+    subject = (_jwt(request) or {}).get("claims", {}).get("sub")
     return str(subject) if subject else None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: behind the authorizer, the token's subject and scopes; locally (no
+    authorizer, a server on the operator's own machine) an operator trusted like the CLI."""
+
+    user_id: str | None
+    scopes: frozenset[str]
+    authenticated: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return not self.authenticated or ADMIN_SCOPE in self.scopes
+
+
+def caller(request: Request) -> Caller:
+    jwt = _jwt(request)
+    if jwt is None:
+        return Caller(None, frozenset(), authenticated=False)
+    # An access token's scopes: the authorizer's list, or the space-separated `scope` claim.
+    scopes = set(jwt.get("scopes") or ()) | set(str(jwt.get("claims", {}).get("scope", "")).split())
+    return Caller(signed_in_user(request), frozenset(scopes), authenticated=True)
+
+
+def require_admin(who: Caller) -> None:
+    if not who.is_admin:
+        raise ForbiddenError(f"this route needs the {ADMIN_SCOPE} scope")
 
 
 def acting_user(named: str | None, signed_in: str | None) -> str | None:
@@ -37,3 +72,4 @@ def acting_user(named: str | None, signed_in: str | None) -> str | None:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SignedInUserDep = Annotated[str | None, Depends(signed_in_user)]
+CallerDep = Annotated[Caller, Depends(caller)]

@@ -37,6 +37,13 @@ STATUS_BY_ERROR: dict[type[GenAiStackError], tuple[int, str]] = {
 }
 
 
+def route_of(request: Request) -> str:
+    """The matched route's template (`/v1/users/{user_id}/data`), never the raw path: a path can
+    carry a user id, and the log must not."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched route"))
+
+
 #: Starlette's own HTTP errors, worded for the caller.
 _HTTP_ERRORS: dict[int, tuple[str, str]] = {
     404: ("not_found", "no such route: see /docs for the API"),
@@ -103,7 +110,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log = logger.warning if status < 500 else logger.error
         log(
             "request failed",
-            extra={"code": code, "status": status, "path": request.url.path, "error": error.message},
+            extra={"code": code, "status": status, "path": route_of(request), "error": error.message},
         )
         counted = {503: MetricName.DEPENDENCY_FAILURES, 409: MetricName.CONFLICTS}.get(status)
         if counted is not None and code != "knowledge_base_empty":
@@ -115,5 +122,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unhandled error", extra={"path": request.url.path})
+        logger.exception("unhandled error", extra={"path": route_of(request)})
         return error_response(500, "internal_error", "internal error; it has been logged")

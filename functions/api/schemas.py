@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
@@ -210,6 +211,14 @@ class FeedbackResponse(BaseModel):
     rating: Rating
     escalated: bool
     ticket_id: str | None
+
+
+class ErasureResponse(BaseModel):
+    erasure_id: str = Field(description="The audit record of this erasure.")
+    erased_at: datetime
+    requested_by: Literal["self", "admin", "operator"]
+    counts: dict[str, int] = Field(description="Items erased, per store and kind; all 0 the second time.")
+    total: int
 
 
 class IndexStatus(BaseModel):

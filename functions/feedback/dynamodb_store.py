@@ -1,7 +1,8 @@
 """The AWS conversation and feedback stores (DynamoDB), and escalation through SNS.
 
 Table layout (created by `infra/data.py` from the names in `functions.contract`):
-    conversations  PK conversation_id (S), SK turn (N), GSI by_message_id (PK message_id), TTL expires_at
+    conversations  PK conversation_id (S), SK turn (N), GSI by_message_id (PK message_id),
+                   GSI by_user (PK user_id, the starter's pseudonym; keys only), TTL expires_at
     feedback       PK message_id (S), TTL expires_at
 A message is written only if its (conversation, turn) is new, so two racing requests in one
 conversation cannot overwrite each other: the loser gets a 409 and can retry. Items expire after
@@ -18,6 +19,7 @@ from typing import Any
 
 from functions import aws
 from functions.contract import DynamoDBLayout
+from functions.feedback.pseudonyms import Pseudonymiser
 from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating, belongs_to
 
 _DAY = 86_400
@@ -25,7 +27,7 @@ _DAY = 86_400
 _INDEX_LAG_RETRIES = (0.1, 0.3, 0.6)
 
 
-def _table(name: str, resource: Any | None) -> Any:
+def table(name: str, resource: Any | None) -> Any:
     if resource is None:
         import boto3
 
@@ -34,8 +36,15 @@ def _table(name: str, resource: Any | None) -> Any:
 
 
 class DynamoDBConversationStore:
-    def __init__(self, table_name: str, retention_days: int, resource: Any | None = None) -> None:
-        self._table = _table(table_name, resource)
+    def __init__(
+        self,
+        table_name: str,
+        retention_days: int,
+        pseudonymiser: Pseudonymiser,
+        resource: Any | None = None,
+    ) -> None:
+        self._pseudonymise = pseudonymiser
+        self._table = table(table_name, resource)
         self._retention = retention_days * _DAY
 
     def save_message(self, record: MessageRecord) -> None:
@@ -54,7 +63,7 @@ class DynamoDBConversationStore:
             DynamoDBLayout.TTL_ATTRIBUTE: int(record.created_at.timestamp()) + self._retention,
         }
         if record.user_id is not None:
-            item["user_id"] = record.user_id
+            item[DynamoDBLayout.USER_KEY] = self._pseudonymise(record.user_id)
         try:
             self._table.put_item(
                 Item=item,
@@ -83,7 +92,7 @@ class DynamoDBConversationStore:
                 raise aws.translate(error, "the conversation store") from error
             if response.get("Items"):
                 found = _message(response["Items"][0])
-                return found if belongs_to(found, user_id) else None
+                return found if belongs_to(found, self._pseudonymise(user_id)) else None
             if delay is not None:
                 time.sleep(delay)
         return None
@@ -102,7 +111,7 @@ class DynamoDBConversationStore:
             raise aws.translate(error, "the conversation store") from error
         items = response.get("Items", [])
         last = _message(items[0]) if items else None
-        return last if last is not None and belongs_to(last, user_id) else None
+        return last if last is not None and belongs_to(last, self._pseudonymise(user_id)) else None
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         try:
@@ -133,7 +142,7 @@ class DynamoDBConversationStore:
 
 class DynamoDBFeedbackStore:
     def __init__(self, table_name: str, retention_days: int, resource: Any | None = None) -> None:
-        self._table = _table(table_name, resource)
+        self._table = table(table_name, resource)
         self._retention = retention_days * _DAY
 
     def save_feedback(self, record: FeedbackRecord) -> None:
@@ -204,7 +213,7 @@ def _message(item: dict[str, Any]) -> MessageRecord:
     return MessageRecord(
         message_id=item[DynamoDBLayout.MESSAGE_KEY],
         conversation_id=item[DynamoDBLayout.CONVERSATION_KEY],
-        user_id=item.get("user_id"),
+        user_id=item.get(DynamoDBLayout.USER_KEY),
         turn=int(item[DynamoDBLayout.TURN_KEY]),
         question=item["question"],
         answer=item["answer"],

@@ -1,9 +1,9 @@
 """The interaction export: answered questions with what users said about them, as
 `functions.contract.InteractionRecord` JSON lines, the input of `training_jobs.data`.
 
-Text is redacted once more on the way out (defence in depth: comments are free text) and user
-ids are replaced by a keyed hash (`functions.feedback.pseudonyms`), so the training data carries no
-direct identifiers.
+Text is redacted once more on the way out (defence in depth: comments and reasons are free text);
+user ids are the keyed hashes the stores keep (`functions.feedback.pseudonyms`), so the training
+data carries no direct identifiers, and an erasure finds a user's rows by that pseudonym.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import IO
 
 from functions.contract import InteractionRecord
 from functions.feedback.ports import ConversationStore, FeedbackStore
-from functions.feedback.pseudonyms import pseudonymise
 from functions.guardrails.pii import redact_pii
 
 
@@ -22,8 +21,6 @@ def build_interactions(
     conversations: ConversationStore,
     feedback: FeedbackStore,
     human_answers: Mapping[str, str] | None = None,
-    *,
-    pseudonym_key: bytes,
 ) -> Iterator[InteractionRecord]:
     """One record per answered (not blocked) message, oldest first."""
     human_answers = human_answers or {}
@@ -35,7 +32,7 @@ def build_interactions(
         yield {
             "message_id": message.message_id,
             "conversation_id": message.conversation_id,
-            "user_id": pseudonymise(message.user_id, pseudonym_key),
+            "user_id": message.user_id,  # the pseudonym, as stored
             "turn": message.turn,
             "question": redact_pii(message.question),
             "answer": message.answer,
@@ -46,7 +43,7 @@ def build_interactions(
             "grounded": message.grounded,
             "created_at": message.created_at.isoformat(),
             "rating": verdict.rating.value if verdict else None,
-            "reason": verdict.reason if verdict else None,
+            "reason": redact_pii(verdict.reason) if verdict and verdict.reason else None,
             "comment": redact_pii(verdict.comment) if verdict and verdict.comment else None,
             "escalated": bool(verdict and verdict.escalate),
             "rephrased": message.rephrased,

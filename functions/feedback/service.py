@@ -68,14 +68,11 @@ class FeedbackService:
         """
         message = self._conversations.get_message(submission.message_id, user_id=submission.user_id)
         if message is None:  # missing, or someone else's: the same answer, so it reveals nothing
-            raise NotFoundError(
-                f"no answer with message_id {submission.message_id!r}: use the id returned by /v1/query"
-            )
-        comment = redact_pii(submission.comment) if submission.comment else None  # free text
+            # The caller's value is not repeated: the error is logged, and a mistyped field can hold PII.
+            raise NotFoundError("no answer with that message_id: use the id returned by /v1/query")
+        reason, comment = _redacted(submission.reason), _redacted(submission.comment)
         self._feedback.save_feedback(
-            FeedbackRecord(
-                submission.message_id, submission.rating, submission.reason, comment, submission.escalate
-            )
+            FeedbackRecord(submission.message_id, submission.rating, reason, comment, submission.escalate)
         )
         metric = (
             MetricName.FEEDBACK_POSITIVE if submission.rating is Rating.UP else MetricName.FEEDBACK_NEGATIVE
@@ -91,7 +88,7 @@ class FeedbackService:
                     message_id=submission.message_id,
                     conversation_id=message.conversation_id,
                     user_id=message.user_id,
-                    reason=submission.reason,
+                    reason=reason,
                     comment=comment,
                 )
             )
@@ -105,3 +102,8 @@ class FeedbackService:
             },
         )
         return FeedbackReceipt(submission.message_id, submission.rating, submission.escalate, ticket_id)
+
+
+def _redacted(text: str | None) -> str | None:
+    """Free text the user typed, PII redacted: it is stored, published to the support team and exported."""
+    return redact_pii(text) if text else None

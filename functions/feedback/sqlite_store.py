@@ -13,16 +13,21 @@ DependencyUnavailableError (503) after `busy_timeout` seconds, not an internal e
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.errors import DependencyUnavailableError, record_changed
+from functions.feedback.pseudonyms import Pseudonymiser
 from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating, belongs_to
+
+if TYPE_CHECKING:
+    from functions.privacy.erasure import ErasureReport
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -70,6 +75,14 @@ CREATE TABLE IF NOT EXISTS escalations (
     human_answer    TEXT,
     created_at      TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS messages_by_user ON messages (user_id);
+CREATE TABLE IF NOT EXISTS erasures (
+    erasure_id   TEXT PRIMARY KEY,
+    requested_by TEXT NOT NULL,
+    requester    TEXT,
+    erased_at    TEXT NOT NULL,
+    counts       TEXT NOT NULL
+);
 """
 
 #: The constraint a second message for the same (conversation, turn) violates.
@@ -77,11 +90,14 @@ _TURN_TAKEN = "UNIQUE constraint failed: messages.conversation_id, messages.turn
 
 
 class SQLiteStore:
-    """ConversationStore, FeedbackStore and Escalation in one database file."""
+    """ConversationStore, FeedbackStore and Escalation in one database file; user ids are kept as
+    pseudonyms (`pseudonymiser`), and `erase_user`/`purge` forget a user's or old data."""
 
-    def __init__(self, path: Path, busy_timeout: float = 1.0) -> None:
+    def __init__(self, path: Path, pseudonymiser: Pseudonymiser, busy_timeout: float = 1.0) -> None:
+        self._pseudonymise = pseudonymiser
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != ":memory:":
+            private_file(self.path)
         self._lock = threading.Lock()
         with translated_errors():
             self._connection = sqlite3.connect(
@@ -105,7 +121,7 @@ class SQLiteStore:
             (
                 record.message_id,
                 record.conversation_id,
-                record.user_id,
+                self._pseudonymise(record.user_id),
                 record.turn,
                 record.question,
                 record.answer,
@@ -120,13 +136,13 @@ class SQLiteStore:
 
     def get_message(self, message_id: str, *, user_id: str | None) -> MessageRecord | None:
         row = self._read_one("SELECT * FROM messages WHERE message_id = ?", (message_id,))
-        return _owned(row, user_id)
+        return _owned(row, self._pseudonymise(user_id))  # pseudonyms compared
 
     def last_message(self, conversation_id: str, *, user_id: str | None) -> MessageRecord | None:
         row = self._read_one(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY turn DESC LIMIT 1", (conversation_id,)
         )
-        return _owned(row, user_id)
+        return _owned(row, self._pseudonymise(user_id))  # pseudonyms compared
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message.message_id,))
@@ -218,6 +234,71 @@ class SQLiteStore:
         assert row is not None
         return {key: int(row[key]) for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a dict
 
+    # --- erasure and retention (functions.privacy) ------------------------------------------
+
+    def erase_user(self, pseudonym: str) -> dict[str, int]:
+        """Every conversation the user started (all its turns), with its feedback and tickets."""
+        conversations = "SELECT DISTINCT conversation_id FROM messages WHERE user_id = ?"
+        return self._delete_conversations(conversations, (pseudonym,))
+
+    def purge(self, older_than: datetime) -> dict[str, int]:
+        """Conversations whose last turn is older than `older_than`, with their feedback and tickets."""
+        conversations = (
+            "SELECT conversation_id FROM messages GROUP BY conversation_id HAVING MAX(created_at) < ?"
+        )
+        return self._delete_conversations(conversations, (older_than.isoformat(),))
+
+    def record_erasure(self, report: ErasureReport) -> None:
+        self._write(
+            "INSERT INTO erasures VALUES (?, ?, ?, ?, ?)",
+            (
+                report.erasure_id,
+                report.requested_by,
+                report.requester,
+                report.erased_at.isoformat(),
+                json.dumps(report.counts, sort_keys=True),
+            ),
+        )
+
+    def erasures(self) -> list[dict[str, Any]]:
+        """The audit trail of erasures, oldest first."""
+        with self._lock:
+            rows = self._connection.execute("SELECT * FROM erasures ORDER BY erased_at").fetchall()
+        return [{**dict(row), "counts": json.loads(row["counts"])} for row in rows]
+
+    def _delete_conversations(self, conversations: str, parameters: tuple[Any, ...]) -> dict[str, int]:
+        """Delete the conversations `conversations` (a SELECT of ids) selects, children first, in one
+        transaction; the counts per table."""
+        messages = "SELECT message_id FROM messages WHERE conversation_id IN ({})"
+        statements = {
+            # Local feedback idempotency (`sqlite_idempotency`, same file) keeps receipts naming the message.
+            "idempotency_records": "DELETE FROM idempotency WHERE json_valid(response_data) AND "
+            f"json_extract(response_data, '$.message_id') IN ({messages})",
+            "feedback": f"DELETE FROM feedback WHERE message_id IN ({messages})",
+            "escalations": "DELETE FROM escalations WHERE conversation_id IN ({})",
+            "conversations": "SELECT COUNT(*) FROM ({})",
+            "messages": "DELETE FROM messages WHERE conversation_id IN ({})",
+        }
+        counts: dict[str, int] = {}
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            has_receipts = self._connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'idempotency'"
+            ).fetchone()
+            counts["idempotency_records"] = 0
+            try:
+                for name, template in statements.items():
+                    if name == "idempotency_records" and not has_receipts:
+                        continue
+                    cursor = self._connection.execute(template.format(conversations), parameters)
+                    counts[name] = cursor.fetchone()[0] if name == "conversations" else cursor.rowcount
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+        kinds = ("conversations", "messages", "feedback", "escalations", "idempotency_records")
+        return {name: counts[name] for name in kinds}
+
     # --- internals --------------------------------------------------------------------------
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
@@ -258,6 +339,17 @@ def translated_errors() -> Iterator[None]:
 def _owned(row: sqlite3.Row | None, user_id: str | None) -> MessageRecord | None:
     message = None if row is None else _message(row)
     return message if message is not None and belongs_to(message, user_id) else None
+
+
+def private_file(path: Path) -> None:
+    """Create `path` (and its folder) readable by its owner only, whatever the umask; tighten a file
+    an older version created world-readable. SQLite gives its -wal and -shm files the database's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
 
 
 def _message(row: sqlite3.Row) -> MessageRecord:

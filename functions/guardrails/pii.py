@@ -65,7 +65,8 @@ PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern("CREDIT_CARD", re.compile(r"\b(?:\d[ -]?){12,18}\d\b"), _luhn_valid, 0.95),
     PiiPattern(
         "IBAN",
-        re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b"),
+        # Either case (customers type "de89 3704 ..."); the mod-97 check keeps words out.
+        re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b", re.IGNORECASE),
         _iban_valid,
         0.95,
     ),

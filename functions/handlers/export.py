@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions import aws
+from functions.contract import EXPORTS_PREFIX
 from functions.feedback.export import build_interactions, write_jsonl
 from functions.observability import logger, tracer
 from functions.services import Services
@@ -18,16 +19,14 @@ services = Services(get_settings())
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     bucket = services.settings.training_data_bucket
     if not bucket:
         raise ValueError("GENAI_STACK_TRAINING_DATA_BUCKET is not set")
-    key = f"{str(event.get('prefix', 'exports/')).rstrip('/')}/interactions.jsonl"
+    key = f"{str(event.get('prefix', EXPORTS_PREFIX)).rstrip('/')}/interactions.jsonl"
     buffer = io.StringIO()
-    interactions = build_interactions(
-        services.conversations, services.feedback_store, pseudonym_key=services.pseudonym_key
-    )
+    interactions = build_interactions(services.conversations, services.feedback_store)
     count = write_jsonl(interactions, buffer)
     aws.client("s3").put_object(
         Bucket=bucket, Key=key, Body=buffer.getvalue().encode(), ContentType="application/x-ndjson"

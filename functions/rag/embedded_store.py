@@ -194,10 +194,6 @@ class EmbeddedVectorStore:
         doomed = set(sources)
         return self._delete_where(lambda chunk: chunk.source in doomed)
 
-    def delete_user(self, user_id: str) -> int:
-        """Erase every chunk a user contributed (a GDPR/CCPA deletion request)."""
-        return self._delete_where(lambda chunk: chunk.user_id == user_id)
-
     def flush(self) -> None:
         """Write the pending changes as a new version and make it the live one, atomically."""
         if self._pending is None:

@@ -253,10 +253,6 @@ class OpenSearchVectorStore:
     def delete_sources(self, sources: Iterable[str]) -> int:
         return self._delete_by_query({"terms": {"source": list(sources)}}, "delete documents")
 
-    def delete_user(self, user_id: str) -> int:
-        """Erase every chunk a user contributed (a GDPR/CCPA deletion request)."""
-        return self._delete_by_query({"term": {"user_id": user_id}}, "delete a user's documents")
-
     def flush(self) -> None:
         with _translated("refresh the index"):
             self.client.indices.refresh(index=self.index)

@@ -77,7 +77,7 @@ class AnswerPipeline:
         self.max_question_chars = max_question_chars
         self.rephrase_similarity = rephrase_similarity
 
-    @tracer.capture_method
+    @tracer.capture_method(capture_response=False)  # the response holds the question and answer
     def answer(
         self,
         question: str,
@@ -164,9 +164,9 @@ class AnswerPipeline:
             return None
         previous = self.conversations.last_message(conversation_id, user_id=user_id)
         if previous is None:
+            # The caller's value is not repeated: the error is logged, and a mistyped field can hold PII.
             raise NotFoundError(
-                f"no conversation with conversation_id {conversation_id!r}: "
-                "leave conversation_id out to start a new one"
+                "no conversation with that conversation_id: leave conversation_id out to start a new one"
             )
         return previous
 

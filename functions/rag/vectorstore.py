@@ -12,7 +12,7 @@ from functions.rag.embedders import Vectors
 class VectorStore(Protocol):
     """Chunks with their embeddings, searchable by text and vector together (hybrid).
 
-    Writes (`add`, `delete_sources`, `delete_user`) become visible to searches after `flush`,
+    Writes (`add`, `delete_sources`) become visible to searches after `flush`,
     which the embedded store makes atomic: a failure before it leaves the previous index
     untouched, and `discard` drops the pending writes. (OpenSearch applies writes as they come;
     its `flush` refreshes.)
@@ -21,10 +21,6 @@ class VectorStore(Protocol):
     def add(self, chunks: Sequence[Chunk], vectors: Vectors) -> None: ...
 
     def delete_sources(self, sources: Iterable[str]) -> int: ...
-
-    def delete_user(self, user_id: str) -> int:
-        """Erase every chunk the user contributed (a GDPR/CCPA deletion request)."""
-        ...
 
     def source_hashes(self) -> dict[str, str]: ...
 

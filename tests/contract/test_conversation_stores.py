@@ -7,6 +7,7 @@ answered exactly like a missing one. A (conversation, turn) is written once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +18,13 @@ from moto import mock_aws
 from functions.errors import ConflictError
 from functions.feedback.dynamodb_store import DynamoDBConversationStore
 from functions.feedback.ports import ConversationStore
+from functions.feedback.pseudonyms import pseudonymiser
 from functions.feedback.records import MessageRecord
 from functions.feedback.sqlite_store import SQLiteStore
 from tests.dynamodb_tables import create_store_tables
 
 CREATED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+PSEUDONYMS = pseudonymiser(lambda: b"contract-key")
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
@@ -29,7 +32,7 @@ def store(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ConversationStore]:
     if request.param == "sqlite":
-        sqlite = SQLiteStore(tmp_path / "db.sqlite3")
+        sqlite = SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS)
         yield sqlite
         sqlite.close()
         return
@@ -37,7 +40,7 @@ def store(
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="eu-west-1")
         create_store_tables(resource)
-        yield DynamoDBConversationStore("conversations", retention_days=30, resource=resource)
+        yield DynamoDBConversationStore("conversations", 30, PSEUDONYMS, resource=resource)
 
 
 def message(message_id: str, conversation: str, user: str | None, turn: int = 1) -> MessageRecord:
@@ -47,7 +50,8 @@ def message(message_id: str, conversation: str, user: str | None, turn: int = 1)
 def test_the_owner_reads_their_messages(store: ConversationStore) -> None:
     store.save_message(message("m1", "c-alice", "alice"))
     store.save_message(message("m2", "c-alice", "alice", turn=2))
-    assert store.get_message("m1", user_id="alice") == message("m1", "c-alice", "alice")
+    stored = store.get_message("m1", user_id="alice")
+    assert stored == replace(message("m1", "c-alice", "alice"), user_id=PSEUDONYMS("alice"))  # pseudonym kept
     last = store.last_message("c-alice", user_id="alice")
     assert last is not None and last.message_id == "m2"
 

@@ -135,16 +135,6 @@ def test_deleting_a_source_removes_all_its_chunks(store: VectorStore) -> None:
     assert store.count() == 3
 
 
-def test_deleting_a_user_removes_only_their_chunks(store: VectorStore) -> None:
-    fill(store, "kb/returns.md", user_id="jane")
-    fill(store, "kb/shipping.md", user_id="joe")
-    assert store.delete_user("jane") == 2
-    store.flush()
-    assert set(store.source_hashes()) == {"kb/shipping.md"}
-    assert search(store, "anything", k=5, user_id="jane") == []
-    assert store.delete_user("nobody") == 0
-
-
 def test_empty_store_finds_nothing(store: VectorStore) -> None:
     assert store.count() == 0
     assert search(store, "anything at all") == []

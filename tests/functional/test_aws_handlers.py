@@ -23,6 +23,7 @@ from functions.contract import DynamoDBLayout, EnvVar
 from functions.feedback.pseudonyms import pseudonymise
 from functions.rag.extractive import ExtractiveChatModel
 from functions.settings import get_settings
+from tests.dynamodb_tables import create_store_tables
 from tests.fake_opensearch import FakeCluster, FakeConnection, timeout
 from tests.fakes import FakeLambdaContext, HashingEmbedder, api_gateway_event
 
@@ -127,33 +128,13 @@ def cloud() -> Iterator[dict[str, Any]]:
         boto3.DEFAULT_SESSION.events.register("before-call.sns.Publish", killer)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         key = DynamoDBLayout
+        create_store_tables(boto3.resource("dynamodb", region_name=REGION))
         dynamodb.create_table(
-            TableName="conversations",
+            TableName="idempotency",
             BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": key.CONVERSATION_KEY, "KeyType": "HASH"},
-                {"AttributeName": key.TURN_KEY, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": key.CONVERSATION_KEY, "AttributeType": "S"},
-                {"AttributeName": key.TURN_KEY, "AttributeType": "N"},
-                {"AttributeName": key.MESSAGE_KEY, "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": key.MESSAGE_ID_INDEX,
-                    "KeySchema": [{"AttributeName": key.MESSAGE_KEY, "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
+            KeySchema=[{"AttributeName": key.IDEMPOTENCY_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key.IDEMPOTENCY_KEY, "AttributeType": "S"}],
         )
-        for table, pk in (("feedback", key.MESSAGE_KEY), ("idempotency", key.IDEMPOTENCY_KEY)):
-            dynamodb.create_table(
-                TableName=table,
-                BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": pk, "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": pk, "AttributeType": "S"}],
-            )
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in ("documents", "training-data"):
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -209,7 +190,7 @@ def cloud() -> Iterator[dict[str, Any]]:
         get_settings.cache_clear()
 
         handlers = {}
-        for name in ("query", "retrieval", "guardrails", "feedback", "ingest", "export"):
+        for name in ("query", "retrieval", "guardrails", "feedback", "privacy", "stats", "ingest", "export"):
             module = importlib.reload(importlib.import_module(f"functions.handlers.{name}"))
             handlers[name] = module.handler
         from functions.rag.opensearch_store import OpenSearchVectorStore
@@ -355,7 +336,8 @@ def test_feedback_whose_lambda_timed_out_is_recorded_on_the_next_retry(
 
 def test_feedback_for_an_unknown_message_is_a_404(ingested: dict[str, Any], cloud: dict[str, Any]) -> None:
     status, body = http(cloud, "feedback", "/v1/feedback", {"message_id": "nope", "rating": "up"})
-    assert status == 404 and "nope" in body["error"]["message"]
+    assert status == 404 and "message_id" in body["error"]["message"]
+    assert "nope" not in body["error"]["message"]  # the caller's value is not repeated (nor logged)
 
 
 def test_opensearch_timeout_is_a_503_logged_and_counted(

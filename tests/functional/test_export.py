@@ -40,7 +40,7 @@ def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
     rate(client, disliked["message_id"], "down", comment="write to me at jane@example.com", escalate=True)
 
     store = services.sqlite
-    exported = build_interactions(store, store, store.human_answers(), pseudonym_key=services.pseudonym_key)
+    exported = build_interactions(store, store, store.human_answers())
     records = {r["message_id"]: r for r in exported}
     assert len(records) == 4
     assert records[liked["message_id"]]["rating"] == "up"
@@ -60,7 +60,7 @@ def test_training_builder_reads_the_export(client: TestClient, services: Service
 
     buffer = io.StringIO()
     store = services.sqlite
-    assert write_jsonl(build_interactions(store, store, pseudonym_key=b"key"), buffer) == 2
+    assert write_jsonl(build_interactions(store, store), buffer) == 2
     records = [json.loads(line) for line in buffer.getvalue().splitlines()]
     built = build_datasets(records, [], BuildOptions(eval_fraction=0.0))
     assert built.card["records"] == 2

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from functions.contract import API_HANDLERS, EnvVar
+from functions.services import Services
 from functions.settings import get_settings
 from tests.conftest import MINI_KB, SUPPORT_DOMAIN
 from tests.fakes import FakeLambdaContext, api_gateway_event
@@ -71,10 +72,11 @@ def test_behind_the_authorizer_the_user_is_the_tokens_subject(handlers: dict[str
     other_status, refused = ask({"question": "Can I pay in instalments?", "user_id": "someone-else"})
 
     assert status == same_status == 200
-    stored = SQLiteStore(get_settings().database_path).get_message(
+    pseudonyms = Services(get_settings()).pseudonymiser
+    stored = SQLiteStore(get_settings().database_path, pseudonyms).get_message(
         answer["message_id"], user_id="cognito-sub-1"
     )
-    assert stored is not None and stored.user_id == "cognito-sub-1"
+    assert stored is not None and stored.user_id == pseudonyms("cognito-sub-1")  # kept as its pseudonym
     assert (other_status, refused["error"]["code"]) == (403, "forbidden")
     assert "token's sub" in refused["error"]["message"]
 
@@ -119,7 +121,8 @@ def test_bad_input_through_a_handler_is_a_clear_4xx(handlers: dict[str, Handler]
     status, body = invoke(
         handlers["feedback"], "POST", "/v1/feedback", {"message_id": "missing", "rating": "down"}
     )
-    assert status == 404 and "missing" in body["error"]["message"]
+    assert status == 404 and "message_id" in body["error"]["message"]
+    assert "missing" not in body["error"]["message"]  # the caller's value is not repeated (nor logged)
 
 
 def test_metrics_are_emitted_as_emf(handlers: dict[str, Handler], capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> EvaluationReport:
     settings = Settings(data_dir=tmp_path_factory.mktemp("sample-kb"))
     services = Services(settings)
     services.ingestor.ingest_paths([SAMPLE_KB])
-    services.conversations = SQLiteStore(Path(":memory:"))  # type: ignore[misc]
+    services.conversations = SQLiteStore(Path(":memory:"), services.pseudonymiser)  # type: ignore[misc]
     return evaluate(services.pipeline, load_questions(FIXTURES / "questions.jsonl"))
 
 

@@ -256,8 +256,9 @@ def test_domain_access_policy_names_the_granted_roles_only(any_stack: Synthesize
     statements = domain["Properties"]["AccessPolicies"]["Statement"]
     principals = [arn for statement in statements for arn in statement["Principal"]["AWS"]]
 
-    # query, retrieval, streamed query (read); ingest, index creator (write)
-    assert len(principals) == 5
+    # query, retrieval, streamed query, stats (read: the statistics count chunks and sources);
+    # ingest, index creator (write)
+    assert len(principals) == 6
     assert all(set(principal) == {"Fn::GetAtt"} for principal in principals)
     writers = next(s for s in statements if "es:ESHttpPut" in s["Action"])
     assert len(writers["Principal"]["AWS"]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,9 +14,11 @@ from moto import mock_aws
 from functions.contract import DynamoDBLayout as Key
 from functions.errors import ConflictError
 from functions.feedback.dynamodb_store import DynamoDBConversationStore, DynamoDBFeedbackStore
+from functions.feedback.pseudonyms import pseudonymiser
 from functions.feedback.records import FeedbackRecord, MessageRecord, Rating
 from tests.dynamodb_tables import create_store_tables
 
+PSEUDONYMS = pseudonymiser(lambda: b"test-key")
 CREATED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
@@ -34,17 +37,18 @@ def message(message_id: str, turn: int) -> MessageRecord:
 
 
 def test_messages_round_trip_with_retention(dynamodb: Any) -> None:
-    store = DynamoDBConversationStore("conversations", retention_days=30, resource=dynamodb)
+    store = DynamoDBConversationStore("conversations", 30, PSEUDONYMS, resource=dynamodb)
     store.save_message(message("m1", 1))
     store.save_message(message("m2", 2))
-    assert store.get_message("m1", user_id="u1") == message("m1", 1)
-    assert store.last_message("c1", user_id="u1") == message("m2", 2)
+    # the user id is kept as its pseudonym
+    assert store.get_message("m1", user_id="u1") == replace(message("m1", 1), user_id=PSEUDONYMS("u1"))
+    assert store.last_message("c1", user_id="u1") == replace(message("m2", 2), user_id=PSEUDONYMS("u1"))
     item = dynamodb.Table("conversations").get_item(Key={"conversation_id": "c1", "turn": 1})["Item"]
     assert item[Key.TTL_ATTRIBUTE] == int(CREATED.timestamp()) + 30 * 86_400
 
 
 def test_a_turn_is_written_once(dynamodb: Any) -> None:
-    store = DynamoDBConversationStore("conversations", retention_days=30, resource=dynamodb)
+    store = DynamoDBConversationStore("conversations", 30, PSEUDONYMS, resource=dynamodb)
     store.save_message(message("m1", 1))
     with pytest.raises(ConflictError, match="changed by another request"):
         store.save_message(message("m-racing", 1))
@@ -52,7 +56,7 @@ def test_a_turn_is_written_once(dynamodb: Any) -> None:
 
 
 def test_rephrase_mark_and_scan(dynamodb: Any) -> None:
-    store = DynamoDBConversationStore("conversations", retention_days=30, resource=dynamodb)
+    store = DynamoDBConversationStore("conversations", 30, PSEUDONYMS, resource=dynamodb)
     first = message("m1", 1)
     store.save_message(first)
     store.mark_rephrased(first)

@@ -140,8 +140,6 @@ def test_deletes_by_source_and_by_user(store: OpenSearchVectorStore, cluster: Fa
         {"query": {"terms": {"source": ["kb/a.md"]}}},
     )
     assert request.params == {"refresh": "true", "conflicts": "proceed"}
-    store.delete_user("jane")
-    assert cluster.requests[-1].body == {"query": {"term": {"user_id": "jane"}}}
 
 
 def test_source_hashes_page_through_a_composite_aggregation(

@@ -1,3 +1,5 @@
+import pytest
+
 from functions.guardrails.base import CheckContext, Stage
 from functions.guardrails.pii import PiiDetector, find_pii, redact_pii
 
@@ -50,3 +52,14 @@ def test_output_detector_ignores_values_quoted_from_sources() -> None:
     assert detector.detect("Call +1 555 0100 today", CheckContext(Stage.OUTPUT, (source,))) is None
     finding = detector.detect("Call +1 415 555 0199 today", CheckContext(Stage.OUTPUT, (source,)))
     assert finding is not None and [s.label for s in finding.spans] == ["PHONE"]
+
+
+@pytest.mark.parametrize(
+    "iban", ["gb82 west 1234 5698 7654 32", "de89370400440532013000", "Gb82West12345698765432"]
+)
+def test_an_iban_typed_in_lower_or_mixed_case_is_redacted(iban: str) -> None:
+    assert redact_pii(f"refund to {iban} please") == "refund to [IBAN] please"
+
+
+def test_a_lower_case_iban_shape_failing_mod_97_is_not_an_iban() -> None:
+    assert "[IBAN]" not in redact_pii("refund to gb82 west 1234 5698 7654 33 please")

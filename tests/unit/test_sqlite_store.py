@@ -1,11 +1,15 @@
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from functions.errors import ConflictError
+from functions.feedback.pseudonyms import pseudonymiser
 from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating
 from functions.feedback.sqlite_store import SQLiteStore
+
+PSEUDONYMS = pseudonymiser(lambda: b"test-key")
 
 
 def message(message_id: str, turn: int, conversation: str = "c1") -> MessageRecord:
@@ -16,14 +20,16 @@ def message(message_id: str, turn: int, conversation: str = "c1") -> MessageReco
 
 @pytest.fixture
 def store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "db.sqlite3")
+    return SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS)
 
 
 def test_messages_round_trip_and_last_turn_wins(store: SQLiteStore) -> None:
     first = message("m1", 1)
     store.save_message(first)
     store.save_message(message("m2", 2))
-    assert store.get_message("m1", user_id="u1") == first
+    assert store.get_message("m1", user_id="u1") == replace(
+        first, user_id=PSEUDONYMS("u1")
+    )  # kept pseudonymised
     last = store.last_message("c1", user_id="u1")
     assert last is not None and last.message_id == "m2"
     assert store.last_message("other", user_id="u1") is None
@@ -63,8 +69,8 @@ def test_rephrase_mark_and_escalations(store: SQLiteStore) -> None:
 
 
 def test_data_survive_reopening(tmp_path: Path) -> None:
-    SQLiteStore(tmp_path / "db.sqlite3").save_message(message("m1", 1))
-    assert SQLiteStore(tmp_path / "db.sqlite3").get_message("m1", user_id="u1") is not None
+    SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS).save_message(message("m1", 1))
+    assert SQLiteStore(tmp_path / "db.sqlite3", PSEUDONYMS).get_message("m1", user_id="u1") is not None
 
 
 def test_a_file_with_racing_duplicate_turns_is_numbered_again(tmp_path: Path) -> None:
@@ -86,7 +92,7 @@ def test_a_file_with_racing_duplicate_turns_is_numbered_again(tmp_path: Path) ->
     old.commit()
     old.close()
     # WHEN the store opens it THEN every message is kept, numbered in the order it was asked
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, PSEUDONYMS)
     assert [(m.message_id, m.turn) for m in store.iter_messages()] == [("m1", 1), ("m2", 2), ("m3", 3)]
     with pytest.raises(ConflictError):
         store.save_message(message("m4", 3))
