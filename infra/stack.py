@@ -119,7 +119,10 @@ class GenAiStack(cdk.Stack):
         )
         # The stores keep user ids as pseudonyms (functions.feedback.pseudonyms): the API functions
         # that store, compare or erase them read the key.
-        for function in (*(api.functions[name] for name in ("query", "feedback", "privacy")), widget.function):
+        for function in (
+            *(api.functions[name] for name in ("query", "feedback", "privacy")),
+            widget.function,
+        ):
             data.pseudonym_key.grant_read(function)
             function.add_environment(EnvVar.PSEUDONYM_SECRET_ARN, data.pseudonym_key.secret_arn)
         monitoring = Monitoring(
