@@ -35,8 +35,11 @@ def test_a_guest_asks_its_share_of_questions_then_gets_429(tmp_path: Path) -> No
     assert streamed.status_code == 200
     plain = client.post("/v1/query", json=QUESTION, headers=bearer(session["token"]))
     assert plain.status_code == 200
-    stored = services.conversations.get_message(plain.json()["message_id"])
-    assert stored is not None and stored.user_id is not None and stored.user_id.startswith("guest:")
+    guest = services.guest_sessions.verify(session["token"]).user_id
+    assert guest.startswith("guest:")
+    message_id = plain.json()["message_id"]
+    assert services.conversations.get_message(message_id, user_id=guest) is not None
+    assert services.conversations.get_message(message_id, user_id=None) is None  # not anonymous
 
     refused = client.post("/v1/query/stream", json=QUESTION, headers=bearer(session["token"]))
     assert refused.status_code == 429
@@ -80,3 +83,19 @@ def test_the_guest_key_survives_a_restart(tmp_path: Path) -> None:
     token = client.post("/v1/guest-sessions").json()["token"]
     restarted = make_services(make_settings(tmp_path / "data"))
     assert restarted.guest_sessions.verify(token).token == token
+
+
+def test_a_guest_rates_its_own_answer_and_no_one_else_can(tmp_path: Path) -> None:
+    """Feedback knows the guest by its token (without counting a question); another guest's token,
+    or none, finds no such message (404), as for signed-in users."""
+    client, _ = guest_client(tmp_path, guest_questions=1)
+    token = client.post("/v1/guest-sessions").json()["token"]
+    message_id = client.post("/v1/query", json=QUESTION, headers=bearer(token)).json()["message_id"]
+    rating = {"message_id": message_id, "rating": "down", "reason": "not helpful"}
+
+    other = client.post("/v1/guest-sessions").json()["token"]
+    assert client.post("/v1/feedback", json=rating, headers=bearer(other)).status_code == 404
+    assert client.post("/v1/feedback", json=rating).status_code == 404
+    accepted = client.post("/v1/feedback", json=rating, headers=bearer(token))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["message_id"] == message_id

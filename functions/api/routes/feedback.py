@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from functions.api.dependencies import ServicesDep, SignedInUserDep, acting_user
+from functions.api.dependencies import ServicesDep, acting_user
 from functions.api.schemas import FeedbackRequest, FeedbackResponse, error_responses
+from functions.api.visitors import VisitingUserDep
 from functions.feedback.service import FeedbackSubmission
 
 router = APIRouter(tags=["feedback"])
@@ -14,10 +15,10 @@ router = APIRouter(tags=["feedback"])
 @router.post(
     "/v1/feedback",
     response_model=FeedbackResponse,
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(401, 403, 404, 409),
 )
-def feedback(body: FeedbackRequest, services: ServicesDep, signed_in: SignedInUserDep) -> FeedbackResponse:
-    user_id = acting_user(body.user_id, signed_in)
+def feedback(body: FeedbackRequest, services: ServicesDep, visiting: VisitingUserDep) -> FeedbackResponse:
+    user_id = acting_user(body.user_id, visiting)
     receipt = services.feedback.submit(
         FeedbackSubmission(body.message_id, body.rating, body.reason, body.comment, body.escalate, user_id)
     )
