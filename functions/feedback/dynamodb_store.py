@@ -87,19 +87,22 @@ class DynamoDBConversationStore:
         return None
 
     def last_message(self, conversation_id: str) -> MessageRecord | None:
+        recent = self.recent_messages(conversation_id, 1)
+        return recent[-1] if recent else None
+
+    def recent_messages(self, conversation_id: str, limit: int) -> list[MessageRecord]:
         try:
             response = self._table.query(
                 KeyConditionExpression="#c = :c",
                 ExpressionAttributeNames={"#c": DynamoDBLayout.CONVERSATION_KEY},
                 ExpressionAttributeValues={":c": conversation_id},
                 ScanIndexForward=False,
-                Limit=1,
+                Limit=limit,
                 ConsistentRead=True,
             )
         except Exception as error:
             raise aws.translate(error, "the conversation store") from error
-        items = response.get("Items", [])
-        return _message(items[0]) if items else None
+        return [_message(item) for item in reversed(response.get("Items", []))]
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         try:

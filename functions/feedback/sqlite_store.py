@@ -99,10 +99,16 @@ class SQLiteStore:
         return None if row is None else _message(row)
 
     def last_message(self, conversation_id: str) -> MessageRecord | None:
-        row = self._read_one(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY turn DESC LIMIT 1", (conversation_id,)
-        )
-        return None if row is None else _message(row)
+        recent = self.recent_messages(conversation_id, 1)
+        return recent[-1] if recent else None
+
+    def recent_messages(self, conversation_id: str, limit: int) -> list[MessageRecord]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY turn DESC LIMIT ?",
+                (conversation_id, limit),
+            ).fetchall()
+        return [_message(row) for row in reversed(rows)]
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message.message_id,))

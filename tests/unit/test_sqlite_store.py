@@ -64,3 +64,12 @@ def test_rephrase_mark_and_escalations(store: SQLiteStore) -> None:
 def test_data_survive_reopening(tmp_path: Path) -> None:
     SQLiteStore(tmp_path / "db.sqlite3").save_message(message("m1", 1))
     assert SQLiteStore(tmp_path / "db.sqlite3").get_message("m1") is not None
+
+
+def test_recent_messages_are_the_conversations_last_turns_oldest_first(store: SQLiteStore) -> None:
+    for turn in (1, 2, 3):
+        store.save_message(message(f"m{turn}", turn))
+    store.save_message(message("x1", 1, conversation="other"))
+    assert [m.message_id for m in store.recent_messages("c1", 2)] == ["m2", "m3"]
+    assert [m.message_id for m in store.recent_messages("c1", 10)] == ["m1", "m2", "m3"]
+    assert store.recent_messages("missing", 5) == []
