@@ -84,8 +84,18 @@ class Settings(BaseSettings):
 
     # Answers
     max_answer_sentences: int = Field(default=3, ge=1, le=10)
+    # The extractive answerer scores each sentence by the question's words it holds plus this
+    # weight times its MiniLM similarity to the question (0 turns the similarity off).
+    answer_semantic_weight: float = Field(default=0.5, ge=0.0, le=2.0)
     max_new_tokens: int = Field(default=256, ge=1, le=4096)
     rephrase_similarity: float = Field(default=0.8, ge=0.0, le=1.0)
+
+    # Follow-ups: how many earlier turns a follow-up is resolved against, the condense prompt's
+    # token budget for them (LLM chat models), and how far a rewritten follow-up's query vector
+    # leans towards the previous question (embedded default).
+    followup_history_turns: int = Field(default=6, ge=1, le=50)
+    followup_token_budget: int = Field(default=1000, ge=50, le=32000)
+    followup_previous_weight: float = Field(default=0.5, ge=0.0, le=2.0)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:

@@ -19,6 +19,7 @@ from functions.guardrails.policy import GuardrailPolicy, GuardrailResult
 from functions.observability import logger, metrics, tracer
 from functions.rag.documents import ScoredChunk
 from functions.rag.embedders import cosine
+from functions.rag.followups import FollowUpResolver, Resolution
 from functions.rag.prompts import BLOCKED_ANSWER, FALLBACK_ANSWER, format_sources, grounded_answer_prompt
 from functions.rag.retriever import Retriever
 
@@ -37,6 +38,7 @@ class Answer:
     fallback: bool = False
     output_guardrails: GuardrailResult | None = None
     rephrase_of: str | None = None
+    resolved_question: str | None = None  # the standalone question a follow-up became
     usage: dict[str, int] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -67,6 +69,8 @@ class AnswerPipeline:
         *,
         max_question_chars: int = 4000,
         rephrase_similarity: float = 0.8,
+        followups: FollowUpResolver | None = None,
+        history_turns: int = 6,
     ) -> None:
         self.retriever = retriever
         self.chat_model = chat_model
@@ -74,6 +78,8 @@ class AnswerPipeline:
         self.conversations = conversations
         self.max_question_chars = max_question_chars
         self.rephrase_similarity = rephrase_similarity
+        self.followups = followups
+        self.history_turns = history_turns
 
     @tracer.capture_method
     def answer(self, question: str, conversation_id: str | None = None, user_id: str | None = None) -> Answer:
@@ -85,7 +91,8 @@ class AnswerPipeline:
 
         checked_input = self.guardrails.check(question, Stage.INPUT)
         safe_question = checked_input.redacted_text
-        previous = self.conversations.last_message(conversation_id)
+        history = self.conversations.recent_messages(conversation_id, self.history_turns)
+        previous = history[-1] if history else None
 
         def finish(text: str, sources: list[ScoredChunk], **outcome: Any) -> Answer:
             answer = Answer(
@@ -98,7 +105,9 @@ class AnswerPipeline:
             return finish(BLOCKED_ANSWER, [], timings_ms=timings)
 
         stage_started = time.perf_counter()
-        retrieval = self.retriever.retrieve(safe_question)
+        resolution = self._resolve(safe_question, history)
+        resolved = resolution.question if resolution.question != safe_question else None
+        retrieval = self.retriever.retrieve(resolution.question, previous=resolution.previous)
         timings["retrieval"] = _elapsed_ms(stage_started)
         rephrase_of = self._rephrase_of(safe_question, previous)
 
@@ -108,11 +117,18 @@ class AnswerPipeline:
             )
         if not retrieval.confident:
             metrics.add_metric(name=MetricName.EMPTY_RETRIEVALS, unit=MetricUnit.Count, value=1)
-            return finish(FALLBACK_ANSWER, [], fallback=True, rephrase_of=rephrase_of, timings_ms=timings)
+            return finish(
+                FALLBACK_ANSWER,
+                [],
+                fallback=True,
+                rephrase_of=rephrase_of,
+                resolved_question=resolved,
+                timings_ms=timings,
+            )
 
         stage_started = time.perf_counter()
         messages = grounded_answer_prompt().format_messages(
-            sources=format_sources(retrieval.hits), question=safe_question
+            sources=format_sources(retrieval.hits), question=resolution.question
         )
         reply = self.chat_model.invoke(messages)
         timings["generation"] = _elapsed_ms(stage_started)
@@ -133,9 +149,16 @@ class AnswerPipeline:
             fallback=fallback,
             output_guardrails=checked_output,
             rephrase_of=rephrase_of,
+            resolved_question=resolved,
             usage=usage,
             timings_ms=timings,
         )
+
+    def _resolve(self, question: str, history: list[MessageRecord]) -> Resolution:
+        """A follow-up made standalone against the conversation (unchanged without a resolver)."""
+        if self.followups is None:
+            return Resolution(question)
+        return self.followups.resolve(question, history)
 
     def _rephrase_of(self, question: str, previous: MessageRecord | None) -> str | None:
         """The previous message's id when this question asks the same thing again in other words:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from functions.errors import InvalidRequestError
 from functions.rag.documents import ScoredChunk, SearchQuery
-from functions.rag.embedders import Embedder
+from functions.rag.embedders import Embedder, Vector
 from functions.rag.vectorstore import VectorStore
 
 
@@ -17,6 +18,8 @@ class RetrievalConfig:
     candidate_pool: int = 50
     dense_weight: float = 0.6
     min_relevance: float = 0.45
+    # A resolved follow-up's query vector leans this far towards the previous question's.
+    previous_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,14 @@ class Retriever:
         self.config = config
 
     def retrieve(
-        self, text: str, k: int | None = None, filters: Mapping[str, str | int | float | bool] | None = None
+        self,
+        text: str,
+        k: int | None = None,
+        filters: Mapping[str, str | int | float | bool] | None = None,
+        previous: str | None = None,
     ) -> Retrieval:
-        """The best `k` chunks; `confident` says whether the best of them clears `min_relevance`."""
+        """The best `k` chunks; `confident` says whether the best of them clears `min_relevance`.
+        With `previous` (the question a follow-up leans on) the dense side also weighs that one."""
         filters = dict(filters or {})
         for name, value in filters.items():
             if not isinstance(value, str | int | float | bool):
@@ -48,7 +56,7 @@ class Retriever:
         k = k or self.config.top_k
         query = SearchQuery(
             text=text,
-            vector=self.embedder.embed_query(text),
+            vector=self._query_vector(text, previous),
             k=k,
             filters={name: str(value) for name, value in filters.items()},
             candidate_pool=max(self.config.candidate_pool, k),
@@ -56,6 +64,18 @@ class Retriever:
         )
         hits = self.store.search(query)
         return Retrieval(hits=hits, confident=self.confident_in(hits))
+
+    def _query_vector(self, text: str, previous: str | None) -> Vector:
+        vector = self.embedder.embed_query(text)
+        if previous is None or self.config.previous_weight == 0.0:
+            return vector
+        weight = self.config.previous_weight
+        blended = [
+            float(a) + weight * float(b)
+            for a, b in zip(vector, self.embedder.embed_query(previous), strict=True)
+        ]
+        norm = math.sqrt(sum(value * value for value in blended)) or 1.0
+        return [value / norm for value in blended]
 
     def confident_in(self, hits: Sequence[ScoredChunk]) -> bool:
         """The confidence gate: does the best of these chunks clear `min_relevance`?"""
