@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from functions.rag.pipeline import Answer
     from functions.services import Services
     from functions.settings import Settings
 
@@ -118,15 +119,50 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from functions.api.routes.query import to_response
 
     services = _services_with_index(args)
-    answer = services.pipeline.answer(args.question)
+    answer = services.pipeline.answer(args.question, conversation_id=args.conversation)
     if args.json:
         _print_json(to_response(answer).model_dump(mode="json"))
         return EXIT_OK
+    _print_answer(answer)
+    print(f"\n(conversation {answer.conversation_id}: continue it with --conversation)")
+    return EXIT_OK
+
+
+def _print_answer(answer: Answer) -> None:
+    if answer.resolved_question:
+        print(f"(read as: {answer.resolved_question})")
     print(answer.answer)
     if answer.sources:
         print()
         for number, hit in enumerate(answer.sources, start=1):
             print(f"[{number}] {hit.chunk.title} ({hit.chunk.source}, score {hit.score:.3f})")
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """An interactive session: every question continues one conversation, so follow-ups work."""
+    from functions.errors import InvalidRequestError
+
+    services = _services_with_index(args)
+    conversation_id = args.conversation
+    print("Ask a question (an empty line or Ctrl-D ends the session).")
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            print()
+            break
+        if not question.strip():
+            break
+        try:
+            answer = services.pipeline.answer(question, conversation_id=conversation_id)
+        except InvalidRequestError as error:
+            print(f"genai-stack: {error}", file=sys.stderr)
+            continue
+        conversation_id = answer.conversation_id
+        _print_answer(answer)
+        print()
+    if conversation_id:
+        print(f"(conversation {conversation_id})")
     return EXIT_OK
 
 
@@ -193,6 +229,12 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _conversation_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--conversation", metavar="ID", help="continue this conversation (its id is printed after an answer)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genai-stack",
@@ -239,7 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, in quotes")
     _data_dir_option(ask)
     ask.add_argument("--json", action="store_true", help="print the full API response as JSON")
+    _conversation_option(ask)
     ask.set_defaults(func=cmd_ask)
+
+    chat = commands.add_parser(
+        "chat",
+        help="an interactive question-and-answer session in the terminal",
+        description="Ask questions one after another in one conversation; follow-ups are resolved "
+        "against the earlier turns.",
+    )
+    _data_dir_option(chat)
+    _conversation_option(chat)
+    chat.set_defaults(func=cmd_chat)
 
     stats = commands.add_parser(
         "stats", help="index size and feedback counts", description="Show statistics."
