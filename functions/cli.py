@@ -305,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="measure retrieval and answers on a labelled question set",
         description="Recall@k, MRR, answer accuracy and hand-off rates on a labelled set (JSONL); "
-        "the hand-off rate is also measured with each answerable question's document left out.",
+        "the hand-off rate is also measured with each answerable question's document left out; "
+        "each question kind (direct, paraphrase, followup, unanswerable) is also reported on its own.",
     )
     _data_dir_option(evaluation)
     evaluation.add_argument(
