@@ -20,7 +20,13 @@ from functions.observability import logger, metrics, tracer
 from functions.rag.documents import ScoredChunk
 from functions.rag.embedders import cosine
 from functions.rag.followups import FollowUpResolver, Resolution
-from functions.rag.prompts import BLOCKED_ANSWER, FALLBACK_ANSWER, format_sources, grounded_answer_prompt
+from functions.rag.prompts import (
+    BLOCKED_ANSWER,
+    FALLBACK_ANSWER,
+    format_sources,
+    grounded_answer_prompt,
+    says_not_in_sources,
+)
 from functions.rag.retriever import Retriever
 
 if TYPE_CHECKING:  # the chat model machinery (langsmith included) loads with the first model
@@ -141,7 +147,8 @@ class AnswerPipeline:
         if not checked_output.allowed:
             metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
         text = checked_output.redacted_text if checked_output.allowed else BLOCKED_ANSWER
-        fallback = text.strip() == FALLBACK_ANSWER
+        fallback = says_not_in_sources(text)
+        text = FALLBACK_ANSWER if fallback else text
         return finish(
             text,
             retrieval.hits,
