@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from functions.rag.embedders import Embedder
     from functions.rag.followups import FollowUpResolver
     from functions.rag.pipeline import AnswerPipeline
+    from functions.rag.rerankers import Reranker
     from functions.rag.retriever import Retriever
     from functions.rag.vectorstore import VectorStore
 
@@ -83,8 +84,18 @@ class Services:
             dense_weight=self.settings.dense_weight,
             min_relevance=self.settings.min_relevance,
             previous_weight=self.settings.followup_previous_weight,
+            rerank_min_relevance=self.settings.rerank_min_relevance,
         )
-        return Retriever(self.vector_store, self.embedder, config)
+        return Retriever(self.vector_store, self.embedder, config, reranker=self.reranker)
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        """Amazon Bedrock Rerank where a model is configured; none by default."""
+        if self.settings.rerank_model_arn is None:
+            return None
+        from functions.rag.rerankers import BedrockReranker
+
+        return BedrockReranker(self.settings.rerank_model_arn)
 
     @cached_property
     def chat_model(self) -> BaseChatModel:

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # (tests/fixtures/dev_questions.jsonl): the highest value that keeps the hand-off for
     # answerable questions at or under 10%. Recalibrate when the embedder changes.
     min_relevance: float = Field(default=0.39, ge=0.0, le=1.0)
+    # Optional reranker (Amazon Bedrock Rerank), e.g.
+    # arn:aws:bedrock:eu-west-1::foundation-model/amazon.rerank-v1:0. With it, hits are ordered by
+    # its scores and the gate compares them with rerank_min_relevance (uncalibrated: no account here).
+    rerank_model_arn: str | None = None
+    rerank_min_relevance: float = Field(default=0.5, ge=0.0, le=1.0)
 
     # Chunking
     chunk_size: int = Field(default=800, ge=100, le=8000, description="characters per chunk")
