@@ -51,7 +51,8 @@ _CONNECTIVE = re.compile(
     re.I,
 )
 # Words that point back to something said before.
-_ANAPHORA = frozenset(words("it its it's that this they them those these there one ones same"))
+# Not "there" ("is there a fee?") nor "one" ("one promo code"): those rarely point back.
+_ANAPHORA = frozenset(words("it its it's that this they them those these"))
 _QUESTION_WORDS = frozenset(
     words("what how when where which who why can could do does is are will would should")
 )
@@ -88,7 +89,11 @@ class EllipsisRewriter:
 
     def _substitute(self, previous: str, subject: str) -> str:
         """`previous` with `subject` in the place of its closest word or pair of words."""
-        subject = subject.strip().rstrip("?.!").strip()
+        # "to Canada", "for a SEPA transfer": the subject without its leading function words.
+        subject = re.sub(
+            r"^(?:(?:to|for|in|on|with|of|from|at|by|a|an|the|my)\s+)+", "", subject.strip(), flags=re.I
+        )
+        subject = subject.rstrip("?.!").strip()
         slots = _slots(previous)
         if not slots or not subject:
             return f"{previous.rstrip()} {subject}".strip()

@@ -49,6 +49,17 @@ def test_an_elliptical_follow_up_takes_the_place_of_the_previous_subject() -> No
     assert resolution == Resolution("How long is the warranty on sleeping bags?", previous)
 
 
+def test_the_new_subject_drops_its_preposition() -> None:
+    resolution = resolve("and for sleeping bags?", "How long is the warranty on tents?")
+    assert resolution.question == "How long is the warranty on sleeping bags?"
+
+
+def test_an_existential_there_is_not_a_follow_up() -> None:
+    assert resolve("Is there a fee for returns?", "How do I reset my password?") == Resolution(
+        "Is there a fee for returns?"
+    )
+
+
 def test_a_chain_of_follow_ups_resolves_each_against_the_one_before() -> None:
     resolution = resolve("and backpacks?", "How long is the warranty on tents?", "What about sleeping bags?")
     assert resolution.question == "How long is the warranty on backpacks?"
