@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from functions.rag.pipeline import Answer
     from functions.services import Services
     from functions.settings import Settings
 
@@ -130,15 +131,50 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from functions.api.routes.query import to_response
 
     services = _services_with_index(args)
-    answer = services.pipeline.answer(args.question)
+    answer = services.pipeline.answer(args.question, conversation_id=args.conversation)
     if args.json:
         _print_json(to_response(answer).model_dump(mode="json"))
         return EXIT_OK
+    _print_answer(answer)
+    print(f"\n(conversation {answer.conversation_id}: continue it with --conversation)")
+    return EXIT_OK
+
+
+def _print_answer(answer: Answer) -> None:
+    if answer.resolved_question:
+        print(f"(read as: {answer.resolved_question})")
     print(answer.answer)
     if answer.sources:
         print()
         for number, hit in enumerate(answer.sources, start=1):
             print(f"[{number}] {hit.chunk.title} ({hit.chunk.source}, score {hit.score:.3f})")
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """An interactive session: every question continues one conversation, so follow-ups work."""
+    from functions.errors import InvalidRequestError
+
+    services = _services_with_index(args)
+    conversation_id = args.conversation
+    print("Ask a question (an empty line or Ctrl-D ends the session).")
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            print()
+            break
+        if not question.strip():
+            break
+        try:
+            answer = services.pipeline.answer(question, conversation_id=conversation_id)
+        except InvalidRequestError as error:
+            print(f"genai-stack: {error}", file=sys.stderr)
+            continue
+        conversation_id = answer.conversation_id
+        _print_answer(answer)
+        print()
+    if conversation_id:
+        print(f"(conversation {conversation_id})")
     return EXIT_OK
 
 
@@ -231,6 +267,42 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _conversation_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--conversation", metavar="ID", help="continue this conversation (its id is printed after an answer)"
+    )
+
+
+def _add_privacy_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`erase` and `purge`: a user's data on request, and everything past the retention period."""
+    erase = commands.add_parser(
+        "erase",
+        help="erase one user's data (conversations, feedback, tickets, export rows)",
+        description="Erase everything kept about one user, print the counts per store and leave an audit "
+        "record. A second run finds nothing.",
+    )
+    erase.add_argument("user_id", metavar="USER_ID", help="the user's id (the token's sub in AWS)")
+    _data_dir_option(erase)
+    erase.add_argument("--json", action="store_true", help="print the report as JSON")
+    erase.set_defaults(func=cmd_erase)
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete conversations older than the retention period",
+        description="Delete conversations whose last turn is older than DAYS, with their feedback and "
+        "tickets (`genai-stack serve` does this daily with the retention setting).",
+    )
+    purge.add_argument(
+        "--older-than",
+        type=_positive_days,
+        default=None,
+        metavar="DAYS",
+        help="age in days (default: $GENAI_STACK_RETENTION_DAYS, 365)",
+    )
+    _data_dir_option(purge)
+    purge.set_defaults(func=cmd_purge)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genai-stack",
@@ -277,7 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, in quotes")
     _data_dir_option(ask)
     ask.add_argument("--json", action="store_true", help="print the full API response as JSON")
+    _conversation_option(ask)
     ask.set_defaults(func=cmd_ask)
+
+    chat = commands.add_parser(
+        "chat",
+        help="an interactive question-and-answer session in the terminal",
+        description="Ask questions one after another in one conversation; follow-ups are resolved "
+        "against the earlier turns.",
+    )
+    _data_dir_option(chat)
+    _conversation_option(chat)
+    chat.set_defaults(func=cmd_chat)
 
     stats = commands.add_parser(
         "stats", help="index size and feedback counts", description="Show statistics."
@@ -290,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="measure retrieval and answers on a labelled question set",
         description="Recall@k, MRR, answer accuracy and hand-off rates on a labelled set (JSONL); "
-        "the hand-off rate is also measured with each answerable question's document left out.",
+        "the hand-off rate is also measured with each answerable question's document left out; "
+        "each question kind (direct, paraphrase, followup, unanswerable) is also reported on its own.",
     )
     _data_dir_option(evaluation)
     evaluation.add_argument(
@@ -316,32 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(func=cmd_export)
 
-    erase = commands.add_parser(
-        "erase",
-        help="erase one user's data (conversations, feedback, tickets, export rows)",
-        description="Erase everything kept about one user, print the counts per store and leave an audit "
-        "record. A second run finds nothing.",
-    )
-    erase.add_argument("user_id", metavar="USER_ID", help="the user's id (the token's sub in AWS)")
-    _data_dir_option(erase)
-    erase.add_argument("--json", action="store_true", help="print the report as JSON")
-    erase.set_defaults(func=cmd_erase)
-
-    purge = commands.add_parser(
-        "purge",
-        help="delete conversations older than the retention period",
-        description="Delete conversations whose last turn is older than DAYS, with their feedback and "
-        "tickets (`genai-stack serve` does this daily with the retention setting).",
-    )
-    purge.add_argument(
-        "--older-than",
-        type=_positive_days,
-        default=None,
-        metavar="DAYS",
-        help="age in days (default: $GENAI_STACK_RETENTION_DAYS, 365)",
-    )
-    _data_dir_option(purge)
-    purge.set_defaults(func=cmd_purge)
+    _add_privacy_commands(commands)
 
     train = commands.add_parser(
         "train",

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from functions.privacy.erasure import Eraser
     from functions.rag.embedded_store import IndexHealth
     from functions.rag.embedders import Embedder
+    from functions.rag.followups import FollowUpResolver
     from functions.rag.pipeline import AnswerPipeline
+    from functions.rag.rerankers import Reranker
     from functions.rag.retriever import Retriever
     from functions.rag.vectorstore import VectorStore
 
@@ -99,8 +101,19 @@ class Services:
             candidate_pool=self.settings.candidate_pool,
             dense_weight=self.settings.dense_weight,
             min_relevance=self.settings.min_relevance,
+            previous_weight=self.settings.followup_previous_weight,
+            rerank_min_relevance=self.settings.rerank_min_relevance,
         )
-        return Retriever(self.vector_store, self.embedder, config)
+        return Retriever(self.vector_store, self.embedder, config, reranker=self.reranker)
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        """Amazon Bedrock Rerank where a model is configured; none by default."""
+        if self.settings.rerank_model_arn is None:
+            return None
+        from functions.rag.rerankers import BedrockReranker
+
+        return BedrockReranker(self.settings.rerank_model_arn)
 
     @cached_property
     def chat_model(self) -> BaseChatModel:
@@ -128,7 +141,12 @@ class Services:
             )
         from functions.rag.extractive import ExtractiveChatModel
 
-        return ExtractiveChatModel(max_sentences=settings.max_answer_sentences)
+        weight = settings.answer_semantic_weight
+        return ExtractiveChatModel(
+            max_sentences=settings.max_answer_sentences,
+            embedder=self.embedder if weight > 0.0 else None,
+            semantic_weight=weight,
+        )
 
     @cached_property
     def guardrails(self) -> GuardrailPolicy:
@@ -242,7 +260,19 @@ class Services:
             self.conversations,
             max_question_chars=self.settings.max_question_chars,
             rephrase_similarity=self.settings.rephrase_similarity,
+            followups=self.followups,
+            history_turns=self.settings.followup_history_turns,
         )
+
+    @cached_property
+    def followups(self) -> FollowUpResolver:
+        """How a follow-up becomes a standalone question: the chat model condenses it, or, for the
+        extractive default (which cannot write), a deterministic rewrite."""
+        from functions.rag.followups import CondenseQuestionResolver, EllipsisRewriter
+
+        if self.settings.chat_model is ChatModelKind.EXTRACTIVE:
+            return EllipsisRewriter(self.embedder)
+        return CondenseQuestionResolver(self.chat_model, self.settings.followup_token_budget)
 
     @cached_property
     def idempotency_config(self) -> IdempotencyConfig:

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # (tests/fixtures/dev_questions.jsonl): the highest value that keeps the hand-off for
     # answerable questions at or under 10%. Recalibrate when the embedder changes.
     min_relevance: float = Field(default=0.39, ge=0.0, le=1.0)
+    # Optional reranker (Amazon Bedrock Rerank), e.g.
+    # arn:aws:bedrock:eu-west-1::foundation-model/amazon.rerank-v1:0. With it, hits are ordered by
+    # its scores and the gate compares them with rerank_min_relevance (uncalibrated: no account here).
+    rerank_model_arn: str | None = None
+    rerank_min_relevance: float = Field(default=0.5, ge=0.0, le=1.0)
 
     # Chunking
     chunk_size: int = Field(default=800, ge=100, le=8000, description="characters per chunk")
@@ -111,8 +116,18 @@ class Settings(BaseSettings):
 
     # Answers
     max_answer_sentences: int = Field(default=3, ge=1, le=10)
+    # The extractive answerer scores each sentence by the question's words it holds plus this
+    # weight times its MiniLM similarity to the question (0 turns the similarity off).
+    answer_semantic_weight: float = Field(default=0.5, ge=0.0, le=2.0)
     max_new_tokens: int = Field(default=256, ge=1, le=4096)
     rephrase_similarity: float = Field(default=0.8, ge=0.0, le=1.0)
+
+    # Follow-ups: how many earlier turns a follow-up is resolved against, the condense prompt's
+    # token budget for them (LLM chat models), and how far a rewritten follow-up's query vector
+    # leans towards the previous question (embedded default).
+    followup_history_turns: int = Field(default=6, ge=1, le=50)
+    followup_token_budget: int = Field(default=1000, ge=50, le=32000)
+    followup_previous_weight: float = Field(default=0.5, ge=0.0, le=2.0)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:

@@ -98,20 +98,26 @@ class DynamoDBConversationStore:
         return None
 
     def last_message(self, conversation_id: str, *, user_id: str | None) -> MessageRecord | None:
+        recent = self.recent_messages(conversation_id, 1, user_id=user_id)
+        return recent[-1] if recent else None
+
+    def recent_messages(
+        self, conversation_id: str, limit: int, *, user_id: str | None
+    ) -> list[MessageRecord]:
         try:
             response = self._table.query(
                 KeyConditionExpression="#c = :c",
                 ExpressionAttributeNames={"#c": DynamoDBLayout.CONVERSATION_KEY},
                 ExpressionAttributeValues={":c": conversation_id},
                 ScanIndexForward=False,
-                Limit=1,
+                Limit=limit,
                 ConsistentRead=True,
             )
         except Exception as error:
             raise aws.translate(error, "the conversation store") from error
-        items = response.get("Items", [])
-        last = _message(items[0]) if items else None
-        return last if last is not None and belongs_to(last, self._pseudonymise(user_id)) else None
+        owner = self._pseudonymise(user_id)
+        messages = [_message(item) for item in reversed(response.get("Items", []))]
+        return [message for message in messages if message is not None and belongs_to(message, owner)]
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         try:

@@ -20,6 +20,13 @@ class ConversationStore(Protocol):
 
     def last_message(self, conversation_id: str, *, user_id: str | None) -> MessageRecord | None: ...
 
+    def recent_messages(
+        self, conversation_id: str, limit: int, *, user_id: str | None
+    ) -> list[MessageRecord]:
+        """The conversation's last `limit` messages, oldest first (the follow-up history); none
+        where the conversation is another user's (`belongs_to`)."""
+        ...
+
     def mark_rephrased(self, message: MessageRecord) -> None: ...
 
     def iter_messages(self) -> Iterator[MessageRecord]: ...

@@ -139,10 +139,19 @@ class SQLiteStore:
         return _owned(row, self._pseudonymise(user_id))  # pseudonyms compared
 
     def last_message(self, conversation_id: str, *, user_id: str | None) -> MessageRecord | None:
-        row = self._read_one(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY turn DESC LIMIT 1", (conversation_id,)
+        recent = self.recent_messages(conversation_id, 1, user_id=user_id)
+        return recent[-1] if recent else None
+
+    def recent_messages(
+        self, conversation_id: str, limit: int, *, user_id: str | None
+    ) -> list[MessageRecord]:
+        rows = self._read_all(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY turn DESC LIMIT ?",
+            (conversation_id, limit),
         )
-        return _owned(row, self._pseudonymise(user_id))  # pseudonyms compared
+        owner = self._pseudonymise(user_id)  # pseudonyms compared
+        messages = (_owned(row, owner) for row in reversed(rows))
+        return [message for message in messages if message is not None]
 
     def mark_rephrased(self, message: MessageRecord) -> None:
         self._write("UPDATE messages SET rephrased = 1 WHERE message_id = ?", (message.message_id,))
@@ -317,6 +326,10 @@ class SQLiteStore:
         with self._lock, translated_errors():
             row: sqlite3.Row | None = self._connection.execute(sql, parameters).fetchone()
             return row
+
+    def _read_all(self, sql: str, parameters: tuple[Any, ...]) -> list[sqlite3.Row]:
+        with self._lock, translated_errors():
+            return list(self._connection.execute(sql, parameters).fetchall())
 
 
 @contextmanager

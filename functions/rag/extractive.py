@@ -6,11 +6,14 @@ every sentence it returns is copied from a source, which makes it the safe defau
 fine-tuned or hosted model is configured.
 
 Sentence choice: each sentence of each source scores the IDF-weighted share of the question's
-content terms it contains, plus a bonus when it holds the kind of answer the question asks for (a
-duration for "how long", an amount for "how much"), discounted by the source's retrieval rank. The
-best sentence leads (with the next one when it is a lead-in ending in a colon), and other sentences
-join when they score close to the best. Without any overlap (a paraphrased question) the top
-source's opening sentences are used: retrieval already judged that source the most relevant.
+content terms it contains, plus (with an embedder) its MiniLM similarity to the question, plus a
+bonus when it holds the kind of answer the question asks for (a duration for "how long", an amount
+for "how much"), discounted by the source's retrieval rank. The answer comes from one place: the
+best sentence's section (its source under one heading). That sentence leads (with the next one
+when it is a lead-in ending in a colon), and sentences of the same section that score close to it
+follow in reading order. A list item or table row that leads keeps its heading ("Forgotten
+password: The link is valid for 30 minutes."). Without any support (a paraphrased question and no
+embedder) the top source's opening sentences are used: retrieval already judged it most relevant.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from functions.rag.embedders import cosine
 from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
 from functions.rag.streaming import sentences_of
 from functions.text import content_terms, split_sentences, words
@@ -64,20 +68,44 @@ _ANSWER_TYPE_BONUS = 0.15
 _QUESTION_FORM = re.compile(r"\bhow (much|many|long|soon|late|early|often|far)\b", re.I)
 _RANK_DISCOUNT = 0.15
 _COMPANION_RATIO = 0.6
+_ITEM_LINE = re.compile(r"^(?:[-*+]\s|\d+[.)]\s|\|)")
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    """A sentence of a source, with the section heading it sits under and whether it is a list
+    item or table row (which reads badly without that heading)."""
+
+    source: int  # 1-based source number, as cited
+    position: int
+    text: str
+    heading: str
+    item: bool
 
 
 @dataclass(frozen=True)
 class _Candidate:
-    source: int  # 1-based source number, as cited
-    position: int
-    text: str
+    sentence: _Sentence
     score: float
+
+    @property
+    def source(self) -> int:
+        return self.sentence.source
+
+    @property
+    def section(self) -> tuple[int, str]:
+        return self.sentence.source, self.sentence.heading
 
 
 class ExtractiveChatModel(BaseChatModel):
-    """Answers from the best-supported sentences of the prompt's sources, with [n] citations."""
+    """Answers from the best-supported section of the prompt's sources, with [n] citations.
+
+    With an `embedder` (the retrieval model), each sentence also scores its similarity to the
+    question, which finds the answer to a question worded unlike the source."""
 
     max_sentences: int = 3
+    embedder: Any = None  # functions.rag.embedders.Embedder; Any keeps pydantic out of the port
+    semantic_weight: float = 0.5
 
     @property
     def _llm_type(self) -> str:
@@ -120,24 +148,30 @@ class ExtractiveChatModel(BaseChatModel):
             )
 
     def answer(self, question: str, sources: Sequence[PromptSource]) -> str:
-        candidates = _score_sentences(question, sources)
-        if not candidates:
+        sentences = [sentence for source in sources for sentence in _sentences(source)]
+        if not sentences:
             return FALLBACK_ANSWER
-        chosen = self._choose(candidates)
-        return _render(chosen)
+        candidates = _score(question, sentences, self._similarities(question, sentences))
+        return _render(self._choose(candidates))
+
+    def _similarities(self, question: str, sentences: Sequence[_Sentence]) -> list[float]:
+        if self.embedder is None or self.semantic_weight == 0.0:
+            return [0.0] * len(sentences)
+        vectors = self.embedder.embed_documents([question, *(_in_context(s) for s in sentences)])
+        return [self.semantic_weight * max(0.0, cosine(vectors[0], v)) for v in vectors[1:]]
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        best = max(candidates, key=lambda c: (c.score, -c.source, -c.position))
+        """The best sentence and, from its own section, the sentences that score close to it."""
+        best = max(candidates, key=lambda c: (c.score, -c.source, -c.sentence.position))
+        section = [c for c in candidates if c.section == best.section]
         if best.score == 0.0:
             opening = [c for c in candidates if c.source == best.source][: self.max_sentences - 1]
             return opening or [best]
         chosen = [best]
-        follower = next(
-            (c for c in candidates if c.source == best.source and c.position == best.position + 1), None
-        )
-        if follower is not None and best.text.endswith(":"):  # a lead-in to a list: keep its first item
+        follower = next((c for c in section if c.sentence.position == best.sentence.position + 1), None)
+        if follower is not None and best.sentence.text.endswith(":"):  # a lead-in: keep its first item
             chosen.append(follower)
-        for candidate in sorted(candidates, key=lambda c: c.score, reverse=True):
+        for candidate in sorted(section, key=lambda c: c.score, reverse=True):
             if len(chosen) >= self.max_sentences or candidate.score < _COMPANION_RATIO * best.score:
                 break
             if candidate not in chosen:
@@ -145,15 +179,41 @@ class ExtractiveChatModel(BaseChatModel):
         return chosen[: self.max_sentences]
 
 
-def _score_sentences(question: str, sources: Sequence[PromptSource]) -> list[_Candidate]:
-    sentences = [
-        (source.number, position, text)
-        for source in sources
-        for position, text in enumerate(split_sentences(source.text))
-    ]
-    if not sentences:
-        return []
-    terms_of = [set(content_terms(text)) for _, _, text in sentences]
+def _sentences(source: PromptSource) -> list[_Sentence]:
+    """The source's sentences in reading order, each with its `##` heading; a run of list or
+    table lines is split on its own, so its items are known."""
+    sentences: list[_Sentence] = []
+    heading = ""
+    block: list[str] = []
+    block_is_items = False
+
+    def flush() -> None:
+        for text in split_sentences("\n".join(block)):
+            sentences.append(_Sentence(source.number, len(sentences), text, heading, block_is_items))
+        block.clear()
+
+    for line in source.text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            flush()
+            heading = stripped.lstrip("#").strip()
+            continue
+        is_item = bool(_ITEM_LINE.match(stripped))
+        if stripped and is_item != block_is_items:
+            flush()
+            block_is_items = is_item
+        block.append(line)
+    flush()
+    return sentences
+
+
+def _in_context(sentence: _Sentence) -> str:
+    """What is embedded: an item with its heading, so "Canada: CA$7.95" says what it prices."""
+    return f"{sentence.heading}: {sentence.text}" if sentence.heading else sentence.text
+
+
+def _score(question: str, sentences: Sequence[_Sentence], similarities: Sequence[float]) -> list[_Candidate]:
+    terms_of = [set(content_terms(_in_context(s) if s.item else s.text)) for s in sentences]
     document_frequency = Counter(term for terms in terms_of for term in terms)
     total = len(sentences)
 
@@ -165,26 +225,30 @@ def _score_sentences(question: str, sources: Sequence[PromptSource]) -> list[_Ca
     answer_shapes = [shape for asks, shape in _ANSWER_TYPES if asks.search(question)]
 
     candidates = []
-    for (number, position, text), terms in zip(sentences, terms_of, strict=True):
+    for sentence, terms, similarity in zip(sentences, terms_of, similarities, strict=True):
         coverage = sum(idf(term) for term in question_terms & terms) / question_weight
-        if coverage and any(shape.search(text) for shape in answer_shapes):
-            coverage += _ANSWER_TYPE_BONUS
-        score = coverage / (1.0 + _RANK_DISCOUNT * (number - 1))
-        candidates.append(_Candidate(number, position, text, round(score, 6)))
+        support = coverage + similarity
+        if support and any(shape.search(sentence.text) for shape in answer_shapes):
+            support += _ANSWER_TYPE_BONUS
+        score = support / (1.0 + _RANK_DISCOUNT * (sentence.source - 1))
+        candidates.append(_Candidate(sentence, round(score, 6)))
     return candidates
 
 
 def _render(chosen: list[_Candidate]) -> str:
-    """The best sentence's source first, then the others in the order they were chosen; within a
-    source its sentences in reading order, the run followed by its citation."""
-    source_order = list(dict.fromkeys(c.source for c in chosen))
-    ordered = sorted(chosen, key=lambda c: (source_order.index(c.source), c.position))
+    """The answering sentence first, then the rest of its section's chosen sentences in reading
+    order; the run followed by its citation. A list item or table row keeps its heading."""
+    lead, rest = chosen[0], sorted(chosen[1:], key=lambda c: (c.source, c.sentence.position))
+    ordered = [lead, *rest]
     parts: list[str] = []
     for index, candidate in enumerate(ordered):
         following = ordered[index + 1] if index + 1 < len(ordered) else None
         same_run = following is not None and following.source == candidate.source
-        leads_in = same_run and following is not None and following.position == candidate.position + 1
-        text = _as_sentence(candidate.text, keep_colon=leads_in)
+        sentence = candidate.sentence
+        leads_in = same_run and following is not None and following.sentence.position == sentence.position + 1
+        text = _as_sentence(sentence.text, keep_colon=leads_in)
+        if index == 0 and sentence.item and sentence.heading:
+            text = f"{sentence.heading}: {text}"
         parts.append(text if same_run else f"{text} [{candidate.source}]")
     return " ".join(parts)
 

@@ -19,7 +19,14 @@ from functions.guardrails.policy import GuardrailPolicy, GuardrailResult
 from functions.observability import logger, metrics, tracer
 from functions.rag.documents import ScoredChunk
 from functions.rag.embedders import cosine
-from functions.rag.prompts import BLOCKED_ANSWER, FALLBACK_ANSWER, format_sources, grounded_answer_prompt
+from functions.rag.followups import FollowUpResolver, Resolution
+from functions.rag.prompts import (
+    BLOCKED_ANSWER,
+    FALLBACK_ANSWER,
+    format_sources,
+    grounded_answer_prompt,
+    says_not_in_sources,
+)
 from functions.rag.retriever import Retriever
 
 if TYPE_CHECKING:  # the chat model machinery (langsmith included) loads with the first model
@@ -39,6 +46,7 @@ class Answer:
     fallback: bool = False
     output_guardrails: GuardrailResult | None = None
     rephrase_of: str | None = None
+    resolved_question: str | None = None  # the standalone question a follow-up became
     usage: dict[str, int] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -69,6 +77,8 @@ class AnswerPipeline:
         *,
         max_question_chars: int = 4000,
         rephrase_similarity: float = 0.8,
+        followups: FollowUpResolver | None = None,
+        history_turns: int = 6,
     ) -> None:
         self.retriever = retriever
         self.chat_model = chat_model
@@ -76,6 +86,8 @@ class AnswerPipeline:
         self.conversations = conversations
         self.max_question_chars = max_question_chars
         self.rephrase_similarity = rephrase_similarity
+        self.followups = followups
+        self.history_turns = history_turns
 
     @tracer.capture_method(capture_response=False)  # the response holds the question and answer
     def answer(
@@ -90,7 +102,8 @@ class AnswerPipeline:
         sentence are handed to it while the model writes (see `functions.rag.streaming`)."""
         started = time.perf_counter()
         question = validate_question(question, self.max_question_chars)
-        previous = self._previous_turn(conversation_id, user_id)
+        history = self._history(conversation_id, user_id)
+        previous = history[-1] if history else None
         conversation_id = conversation_id or uuid.uuid4().hex
         message_id = uuid.uuid4().hex
         timings: dict[str, float] = {}
@@ -109,7 +122,9 @@ class AnswerPipeline:
             return finish(BLOCKED_ANSWER, [], timings_ms=timings)
 
         stage_started = time.perf_counter()
-        retrieval = self.retriever.retrieve(safe_question)
+        resolution = self._resolve(safe_question, history)
+        resolved = resolution.question if resolution.question != safe_question else None
+        retrieval = self.retriever.retrieve(resolution.question, previous=resolution.previous)
         timings["retrieval"] = _elapsed_ms(stage_started)
         rephrase_of = self._rephrase_of(safe_question, previous)
 
@@ -119,11 +134,18 @@ class AnswerPipeline:
             )
         if not retrieval.confident:
             metrics.add_metric(name=MetricName.EMPTY_RETRIEVALS, unit=MetricUnit.Count, value=1)
-            return finish(FALLBACK_ANSWER, [], fallback=True, rephrase_of=rephrase_of, timings_ms=timings)
+            return finish(
+                FALLBACK_ANSWER,
+                [],
+                fallback=True,
+                rephrase_of=rephrase_of,
+                resolved_question=resolved,
+                timings_ms=timings,
+            )
 
         stage_started = time.perf_counter()
         messages = grounded_answer_prompt().format_messages(
-            sources=format_sources(retrieval.hits), question=safe_question
+            sources=format_sources(retrieval.hits), question=resolution.question
         )
         if on_event is None:
             reply = self.chat_model.invoke(messages)
@@ -141,7 +163,8 @@ class AnswerPipeline:
         if not checked_output.allowed:
             metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
         text = checked_output.redacted_text if checked_output.allowed else BLOCKED_ANSWER
-        fallback = text.strip() == FALLBACK_ANSWER
+        fallback = says_not_in_sources(text)
+        text = FALLBACK_ANSWER if fallback else text
         return finish(
             text,
             retrieval.hits,
@@ -149,26 +172,36 @@ class AnswerPipeline:
             fallback=fallback,
             output_guardrails=checked_output,
             rephrase_of=rephrase_of,
+            resolved_question=resolved,
             usage=usage,
             timings_ms=timings,
         )
 
-    def _previous_turn(self, conversation_id: str | None, user_id: str | None) -> MessageRecord | None:
-        """The last turn of the conversation being continued; a new conversation has none.
+    def _history(self, conversation_id: str | None, user_id: str | None) -> list[MessageRecord]:
+        """The recent turns of the conversation being continued, oldest first; a new conversation
+        has none.
 
         A conversation id that is unknown, or another user's, is the same 404: the answer does
         not reveal whether the conversation exists. New conversations get their id from the
         server (leave `conversation_id` out), so a client cannot pick one that someone else holds.
         """
         if conversation_id is None:
-            return None
-        previous = self.conversations.last_message(conversation_id, user_id=user_id)
-        if previous is None:
+            return []
+        history = self.conversations.recent_messages(
+            conversation_id, max(1, self.history_turns), user_id=user_id
+        )
+        if not history:
             # The caller's value is not repeated: the error is logged, and a mistyped field can hold PII.
             raise NotFoundError(
                 "no conversation with that conversation_id: leave conversation_id out to start a new one"
             )
-        return previous
+        return history
+
+    def _resolve(self, question: str, history: list[MessageRecord]) -> Resolution:
+        """A follow-up made standalone against the conversation (unchanged without a resolver)."""
+        if self.followups is None:
+            return Resolution(question)
+        return self.followups.resolve(question, history)
 
     def _rephrase_of(self, question: str, previous: MessageRecord | None) -> str | None:
         """The previous message's id when this question asks the same thing again in other words:

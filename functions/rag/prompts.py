@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 SYSTEM_PROMPT = """You are the customer-support assistant of an online store.
 Answer the customer's question using only the numbered sources below.
 Cite every fact with the number of its source in square brackets, like [1].
-If the sources do not contain the answer, say that you do not know and offer to connect the
-customer with a human agent. Never invent policies, prices or dates.
+If the sources do not contain the answer, reply with exactly NOT_IN_SOURCES and nothing else:
+the customer is then offered a human agent. Never invent policies, prices or dates.
 Keep the answer short: at most a few sentences."""
 
 HUMAN_PROMPT = """Sources:
@@ -35,6 +35,17 @@ def grounded_answer_prompt() -> ChatPromptTemplate:
     from langchain_core.prompts import ChatPromptTemplate
 
     return ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
+
+
+#: What a chat model replies when the sources do not answer the question (asked for in the prompt).
+NOT_IN_SOURCES = "NOT_IN_SOURCES"
+
+
+def says_not_in_sources(reply: str) -> bool:
+    """Whether a chat model's reply is its "the sources do not say" (the hand-off): the marker the
+    prompt asks for, or the fallback answer itself (the extractive model's)."""
+    text = reply.strip()
+    return text.startswith(NOT_IN_SOURCES) or text == FALLBACK_ANSWER
 
 
 FALLBACK_ANSWER = (

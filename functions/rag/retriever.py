@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from functions.errors import InvalidRequestError
 from functions.rag.documents import ScoredChunk, SearchQuery
-from functions.rag.embedders import Embedder
+from functions.rag.embedders import Embedder, Vector
+from functions.rag.rerankers import Reranker
 from functions.rag.vectorstore import VectorStore
 
 
@@ -17,6 +19,10 @@ class RetrievalConfig:
     candidate_pool: int = 50
     dense_weight: float = 0.6
     min_relevance: float = 0.45
+    # A resolved follow-up's query vector leans this far towards the previous question's.
+    previous_weight: float = 0.5
+    # With a reranker, the gate compares its scores with this instead of the cosine.
+    rerank_min_relevance: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -30,15 +36,27 @@ class Retrieval:
 
 
 class Retriever:
-    def __init__(self, store: VectorStore, embedder: Embedder, config: RetrievalConfig) -> None:
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        config: RetrievalConfig,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config
+        self.reranker = reranker
 
     def retrieve(
-        self, text: str, k: int | None = None, filters: Mapping[str, str | int | float | bool] | None = None
+        self,
+        text: str,
+        k: int | None = None,
+        filters: Mapping[str, str | int | float | bool] | None = None,
+        previous: str | None = None,
     ) -> Retrieval:
-        """The best `k` chunks; `confident` says whether the best of them clears `min_relevance`."""
+        """The best `k` chunks; `confident` says whether the best of them clears `min_relevance`.
+        With `previous` (the question a follow-up leans on) the dense side also weighs that one."""
         filters = dict(filters or {})
         for name, value in filters.items():
             if not isinstance(value, str | int | float | bool):
@@ -48,15 +66,37 @@ class Retriever:
         k = k or self.config.top_k
         query = SearchQuery(
             text=text,
-            vector=self.embedder.embed_query(text),
+            vector=self._query_vector(text, previous),
             k=k,
             filters={name: str(value) for name, value in filters.items()},
             candidate_pool=max(self.config.candidate_pool, k),
             dense_weight=self.config.dense_weight,
         )
-        hits = self.store.search(query)
+        hits = self._reranked(text, self.store.search(query))
         return Retrieval(hits=hits, confident=self.confident_in(hits))
 
+    def _reranked(self, text: str, hits: list[ScoredChunk]) -> list[ScoredChunk]:
+        """The hits in the reranker's order, its score as their relevance (unchanged without one)."""
+        if self.reranker is None or not hits:
+            return hits
+        scores = self.reranker.rerank(text, [hit.chunk.text for hit in hits])
+        rescored = [replace(hit, relevance=score) for hit, score in zip(hits, scores, strict=True)]
+        return sorted(rescored, key=lambda hit: hit.relevance, reverse=True)
+
+    def _query_vector(self, text: str, previous: str | None) -> Vector:
+        vector = self.embedder.embed_query(text)
+        if previous is None or self.config.previous_weight == 0.0:
+            return vector
+        weight = self.config.previous_weight
+        blended = [
+            float(a) + weight * float(b)
+            for a, b in zip(vector, self.embedder.embed_query(previous), strict=True)
+        ]
+        norm = math.sqrt(sum(value * value for value in blended)) or 1.0
+        return [value / norm for value in blended]
+
     def confident_in(self, hits: Sequence[ScoredChunk]) -> bool:
-        """The confidence gate: does the best of these chunks clear `min_relevance`?"""
-        return any(hit.relevance >= self.config.min_relevance for hit in hits)
+        """The confidence gate: does the best of these chunks clear `min_relevance` (the
+        reranker's `rerank_min_relevance` when there is one)?"""
+        threshold = self.config.min_relevance if self.reranker is None else self.config.rerank_min_relevance
+        return any(hit.relevance >= threshold for hit in hits)

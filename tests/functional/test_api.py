@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from functions.rag.prompts import FALLBACK_ANSWER
 from functions.services import Services
@@ -102,3 +103,9 @@ def test_health_and_openapi(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/query", "/v1/retrieve", "/v1/guardrails/check", "/v1/feedback", "/health"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_a_chat_model_saying_the_sources_do_not_answer_is_a_hand_off(services: Services) -> None:
+    services.chat_model = FakeListChatModel(responses=["NOT_IN_SOURCES"])  # type: ignore[misc]
+    answer = services.pipeline.answer("How long is the warranty on tents?")
+    assert answer.answer == FALLBACK_ANSWER and answer.fallback and not answer.grounded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.mark.parametrize("command", [[], ["ingest"], ["serve"], ["ask"], ["stats"], ["eval"]])
+@pytest.mark.parametrize("command", [[], ["ingest"], ["serve"], ["ask"], ["chat"], ["stats"], ["eval"]])
 def test_every_subcommand_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([*command, "--help"])
@@ -96,3 +97,47 @@ def test_eval_output_is_the_report_alone(tmp_path: Path, capsys: pytest.CaptureF
     questions.write_text("".join(json.dumps({"id": f"q{n}", **question}) + "\n" for n in range(120)))
     code, out, _ = run(capsys, "eval", "--data-dir", data, "--questions", str(questions))
     assert code == EXIT_OK and json.loads(out)["questions"] == 120
+
+
+def test_ask_continues_a_conversation_and_resolves_the_follow_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "data")
+    run(capsys, "ingest", str(MINI_KB), "--data-dir", data, "--quiet")
+    code, out, _ = run(capsys, "ask", "How long is the warranty on tents?", "--data-dir", data, "--json")
+    conversation = json.loads(out)["conversation_id"]
+
+    code, out, _ = run(
+        capsys, "ask", "And what about jackets?", "--data-dir", data, "--conversation", conversation
+    )
+    assert code == EXIT_OK
+    assert out.startswith("(read as: How long is the warranty on tents (jackets)?)\n")
+    assert "2 years" in out and f"(conversation {conversation}" in out
+
+
+def typed(*lines: str) -> Callable[[str], str]:
+    """A stand-in for input(): the lines in turn, then Ctrl-D (EOFError)."""
+    remaining = iter(lines)
+
+    def read(prompt: str = "") -> str:
+        line = next(remaining, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    return read
+
+
+def test_chat_is_one_conversation_until_an_empty_line_or_ctrl_d(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = str(tmp_path / "data")
+    run(capsys, "ingest", str(MINI_KB), "--data-dir", data, "--quiet")
+    monkeypatch.setattr("builtins.input", typed("How long is the warranty on tents?", "  ", "never asked"))
+    code, out, _ = run(capsys, "chat", "--data-dir", data)
+    assert code == EXIT_OK and "5 year warranty" in out and "never asked" not in out
+    conversation = out.rsplit("(conversation ", 1)[1].rstrip(")\n")
+
+    monkeypatch.setattr("builtins.input", typed("and jackets?"))
+    code, out, _ = run(capsys, "chat", "--data-dir", data, "--conversation", conversation)
+    assert code == EXIT_OK and "(read as: How long is the warranty on tents (jackets)?)" in out

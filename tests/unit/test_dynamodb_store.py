@@ -69,3 +69,12 @@ def test_feedback_latest_verdict_wins(dynamodb: Any) -> None:
     store.save_feedback(FeedbackRecord("m1", Rating.DOWN, reason="wrong", created_at=CREATED))
     assert store.get_feedback("m1") == FeedbackRecord("m1", Rating.DOWN, reason="wrong", created_at=CREATED)
     assert store.get_feedback("missing") is None
+
+
+def test_recent_messages_are_the_conversations_last_turns_oldest_first(dynamodb: Any) -> None:
+    store = DynamoDBConversationStore("conversations", retention_days=30, resource=dynamodb)
+    for turn in (1, 2, 3):
+        store.save_message(message(f"m{turn}", turn))
+    assert [m.message_id for m in store.recent_messages("c1", 2, user_id="u1")] == ["m2", "m3"]
+    assert [m.turn for m in store.recent_messages("c1", 10, user_id="u1")] == [1, 2, 3]
+    assert store.recent_messages("missing", 5, user_id="u1") == []

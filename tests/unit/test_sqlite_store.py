@@ -96,3 +96,13 @@ def test_a_file_with_racing_duplicate_turns_is_numbered_again(tmp_path: Path) ->
     assert [(m.message_id, m.turn) for m in store.iter_messages()] == [("m1", 1), ("m2", 2), ("m3", 3)]
     with pytest.raises(ConflictError):
         store.save_message(message("m4", 3))
+
+
+def test_recent_messages_are_the_conversations_last_turns_oldest_first(store: SQLiteStore) -> None:
+    for turn in (1, 2, 3):
+        store.save_message(message(f"m{turn}", turn))
+    store.save_message(message("x1", 1, conversation="other"))
+    assert [m.message_id for m in store.recent_messages("c1", 2, user_id="u1")] == ["m2", "m3"]
+    assert [m.message_id for m in store.recent_messages("c1", 10, user_id="u1")] == ["m1", "m2", "m3"]
+    assert store.recent_messages("missing", 5, user_id="u1") == []
+    assert store.recent_messages("c1", 10, user_id="intruder") == []  # another user's conversation
