@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import statistics
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,9 +157,9 @@ def evaluate(pipeline: AnswerPipeline, questions: Sequence[LabelledQuestion]) ->
     conversation, after its history."""
     report = EvaluationReport(k=pipeline.retriever.config.top_k)
     for question in questions:
-        conversation_id = uuid.uuid4().hex
+        conversation_id = None  # the server names a new conversation
         for earlier in question.history:
-            pipeline.answer(earlier, conversation_id=conversation_id)
+            conversation_id = pipeline.answer(earlier, conversation_id=conversation_id).conversation_id
         started = time.perf_counter()
         answer = pipeline.answer(question.question, conversation_id=conversation_id)
         latency = (time.perf_counter() - started) * 1000.0

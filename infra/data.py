@@ -26,7 +26,7 @@ S3_READ_WILDCARDS = ("IAM5[Action::s3:GetBucket*]", "IAM5[Action::s3:GetObject*]
 
 #: A replaced or deleted object's old version (an export before an erasure rewrote it, a document
 #: removed from the knowledge base) is kept this long for recovery, then deleted.
-_NONCURRENT_VERSIONS = s3.LifecycleRule(
+NONCURRENT_VERSIONS = s3.LifecycleRule(
     id="ExpireOldVersions",
     noncurrent_version_expiration=cdk.Duration.days(30),
     abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
@@ -198,7 +198,7 @@ class DataStores(Construct):
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365)), _NONCURRENT_VERSIONS],
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365)), NONCURRENT_VERSIONS],
             removal_policy=self._removal,
             auto_delete_objects=False,
         )
@@ -221,7 +221,7 @@ class DataStores(Construct):
             versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=f"{name}/",
-            lifecycle_rules=[*(lifecycle_rules or []), _NONCURRENT_VERSIONS],
+            lifecycle_rules=[*(lifecycle_rules or []), NONCURRENT_VERSIONS],
             removal_policy=self._removal,
         )
 

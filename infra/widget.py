@@ -23,7 +23,7 @@ from constructs import Construct
 
 from functions.contract import EnvVar
 from infra.config import ApiConfig
-from infra.data import DataStores
+from infra.data import NONCURRENT_VERSIONS, DataStores
 from infra.lambdas import FunctionFactory
 from infra.models import ModelAccess
 from infra.nag import acknowledge
@@ -95,6 +95,7 @@ class WidgetEdge(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
+            lifecycle_rules=[NONCURRENT_VERSIONS],  # a replaced bundle is kept for recovery, then deleted
             server_access_logs_bucket=data.access_logs,
             server_access_logs_prefix="widget/",
             removal_policy=data.removal_policy,

@@ -14,6 +14,7 @@ LAYER_REQUIREMENTS = REPO_ROOT / "layers" / "runtime" / "requirements.txt"
 LAYER_ONLY = {
     "beautifulsoup4": "the ingestion function cleans HTML (locally it comes with the `local` extra)",
     "python-dateutil": "pinned below 3 for botocore in the Lambda runtime",
+    "uvicorn": "the streaming function serves the app under the Lambda Web Adapter (infra/widget.py)",
 }
 
 

@@ -72,7 +72,7 @@ def test_feedback_latest_verdict_wins(dynamodb: Any) -> None:
 
 
 def test_recent_messages_are_the_conversations_last_turns_oldest_first(dynamodb: Any) -> None:
-    store = DynamoDBConversationStore("conversations", retention_days=30, resource=dynamodb)
+    store = DynamoDBConversationStore("conversations", 30, PSEUDONYMS, resource=dynamodb)
     for turn in (1, 2, 3):
         store.save_message(message(f"m{turn}", turn))
     assert [m.message_id for m in store.recent_messages("c1", 2, user_id="u1")] == ["m2", "m3"]
