@@ -240,6 +240,7 @@ class Services:
             self.question_limiter.store,
             lifetime_seconds=settings.guest_session_seconds,
             questions=settings.guest_questions,
+            tokens=settings.guest_tokens,
         )
 
     @cached_property

@@ -66,11 +66,15 @@ class Settings(BaseSettings):
     question_window_seconds: int = Field(default=60, ge=1, le=86_400)
 
     # Guest sessions for visitors who are not signed in (`functions.guests`): a token lives this
-    # long and may ask this many questions. The key is the secret's, or a file in data_dir locally.
+    # long and may ask this many questions, spending at most this many model tokens. The key is
+    # the secret's, or a file in data_dir locally.
     # `guest_token_required`: a question without a signed-in user must carry a guest token (the
     # stack sets it where no JWT authorizer stands in front of the route).
     guest_session_seconds: int = Field(default=1800, ge=60, le=86_400)
     guest_questions: int = Field(default=20, ge=1, le=1000, description="questions per guest session")
+    guest_tokens: int = Field(
+        default=40_000, ge=1, description="prompt + completion tokens per guest session (model usage)"
+    )
     guest_secret_arn: str | None = None
     guest_token_required: bool = False
 

@@ -1,31 +1,49 @@
-"""Who is asking: a signed-in user (the JWT authorizer's `sub`) or a guest session (a guest
-token, whose question is counted against the session's limit; see `functions.guests`)."""
+"""Who is asking: a signed-in user (the token's `sub`, see `functions.api.dependencies`) or a
+guest session (a guest token, whose questions and tokens are counted against the session's
+limits; see `functions.guests`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from functions.api.dependencies import ServicesDep, SignedInUserDep
 from functions.errors import UnauthorizedError
-from functions.guests import TOKEN_PREFIX
+from functions.guests import TOKEN_PREFIX, GuestSession
+from functions.rag.pipeline import Answer
+from functions.services import Services
 
 
-def asking_user(request: Request, services: ServicesDep, signed_in: SignedInUserDep) -> str | None:
+@dataclass(frozen=True)
+class Visitor:
+    """The asking user's id (None: anonymous, where no token is required), and the guest session
+    it belongs to, if any, which the answer's tokens are charged to."""
+
+    user_id: str | None
+    guest: GuestSession | None = None
+
+    def charge(self, services: Services, answer: Answer) -> None:
+        """Count the answer's model tokens against the guest session's budget."""
+        if self.guest is not None:
+            services.guest_sessions.count_tokens(self.guest, answer.usage)
+
+
+def asking_visitor(request: Request, services: ServicesDep, signed_in: SignedInUserDep) -> Visitor:
     if signed_in is not None:
-        return signed_in
+        return Visitor(signed_in)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.startswith(TOKEN_PREFIX):
         session = services.guest_sessions.verify(token)
         services.guest_sessions.count_question(session)
-        return session.user_id
+        return Visitor(session.user_id, session)
     if services.settings.guest_token_required:
         raise UnauthorizedError(
             "sign in, or start a guest session (POST /v1/guest-sessions) and send its token"
         )
-    return None
+    return Visitor(None)
 
 
-#: The asking user's id for a question route (None: anonymous, where no token is required).
-AskingUserDep = Annotated[str | None, Depends(asking_user)]
+#: Who asks a question route.
+VisitorDep = Annotated[Visitor, Depends(asking_visitor)]

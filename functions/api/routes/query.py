@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep, acting_user
 from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse, Source
-from functions.api.visitors import AskingUserDep
+from functions.api.visitors import VisitorDep
 from functions.limits.dependency import QuestionLimit
 from functions.rag.documents import ScoredChunk
 from functions.rag.pipeline import Answer
@@ -23,13 +23,17 @@ router = APIRouter(tags=["query"])
         404: {"model": ErrorResponse},
         409: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
-        429: {"model": ErrorResponse, "description": "over the per-user question limit (Retry-After)"},
+        429: {
+            "model": ErrorResponse,
+            "description": "over the per-user question limit or the guest session's budget (Retry-After)",
+        },
     },
     dependencies=[QuestionLimit],
 )
-def query(body: QueryRequest, services: ServicesDep, asking: AskingUserDep) -> QueryResponse:
-    user_id = acting_user(body.user_id, asking)
+def query(body: QueryRequest, services: ServicesDep, visitor: VisitorDep) -> QueryResponse:
+    user_id = acting_user(body.user_id, visitor.user_id)
     answer = services.pipeline.answer(body.question, body.conversation_id, user_id)
+    visitor.charge(services, answer)
     return to_response(answer)
 
 
