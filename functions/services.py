@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from langchain_core.language_models.chat_models import BaseChatModel
 
+    from functions.customers import CognitoTokens
     from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore
     from functions.feedback.service import FeedbackService
     from functions.feedback.sqlite_store import SQLiteStore
@@ -242,6 +243,17 @@ class Services:
             questions=settings.guest_questions,
             tokens=settings.guest_tokens,
         )
+
+    @cached_property
+    def customer_tokens(self) -> CognitoTokens | None:
+        """The verifier of signed-in customers' tokens where the app checks them itself (no JWT
+        authorizer in front of it); None elsewhere."""
+        from functions.customers import CognitoTokens
+
+        settings = self.settings
+        if settings.cognito_issuer is None or settings.cognito_client_id is None:
+            return None
+        return CognitoTokens.for_user_pool(settings.cognito_issuer, settings.cognito_client_id)
 
     @cached_property
     def question_limiter(self) -> FixedWindowLimiter:

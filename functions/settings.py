@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     guest_secret_arn: str | None = None
     guest_token_required: bool = False
 
+    # Signed-in customers' Cognito tokens, verified by the app itself where no API Gateway JWT
+    # authorizer stands in front of it (the streaming function URL; `functions.customers`): the
+    # user pool's issuer URL and the app client's id, set by the stack as for the authorizer.
+    cognito_issuer: str | None = Field(default=None, pattern=r"^https://")
+    cognito_client_id: str | None = None
+
     # Request limits
     max_question_chars: int = Field(default=4000, ge=1)
     max_k: int = Field(default=50, ge=1, le=1000)
@@ -124,6 +130,10 @@ class Settings(BaseSettings):
             "feedback_table": self.store is StoreKind.DYNAMODB,
             "escalation_topic_arn": self.store is StoreKind.DYNAMODB,
         }
+        if (self.cognito_issuer is None) != (self.cognito_client_id is None):
+            raise ValueError(
+                f"{ENV_PREFIX}COGNITO_ISSUER and {ENV_PREFIX}COGNITO_CLIENT_ID are set together or not at all"
+            )
         missing = [name for name, needed in required.items() if needed and not getattr(self, name)]
         if missing:
             names = ", ".join(f"{ENV_PREFIX}{name.upper()}" for name in missing)

@@ -116,6 +116,8 @@ class GenAiStack(cdk.Stack):
             search=search,
             models=models,
             web_acl_arn=edge.web_acl_arn if edge else None,
+            cognito_issuer=api.issuer,
+            cognito_client_id=api.client.user_pool_client_id,
         )
         monitoring = Monitoring(
             self,

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from functions.errors import ForbiddenError
+from functions.errors import ForbiddenError, NotFoundError
+from functions.guests import TOKEN_PREFIX
 from functions.services import Services
 
 
@@ -15,13 +16,34 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def signed_in_user(request: Request) -> str | None:
-    """The caller's id from API Gateway's JWT authorizer (the token's `sub`), or None where no
-    authorizer ran (the local server). Mangum puts the Lambda event in the ASGI scope."""
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def check_owner(services: Services, conversation_id: str | None, user_id: str | None) -> None:
+    """A conversation is continued only by whoever started it: another user's (or a guest's, or
+    an anonymous one) is a 404, as if it did not exist, so its id reveals nothing."""
+    if conversation_id is None:
+        return
+    last = services.conversations.last_message(conversation_id)
+    if last is not None and last.user_id != user_id:
+        raise NotFoundError(f"no conversation {conversation_id!r}")
+
+
+def signed_in_user(request: Request, services: ServicesDep) -> str | None:
+    """The caller's id: the `sub` of a Cognito token that API Gateway's JWT authorizer verified
+    (Mangum puts the Lambda event in the ASGI scope), or that the app verified itself where it is
+    configured to and no authorizer ran (the streaming function URL). None for anybody else: a
+    guest token (`functions.guests`), or no token at all, or the local server."""
     event = request.scope.get("aws.event") or {}
     claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims", {})
     subject = claims.get("sub")
-    return str(subject) if subject else None
+    if subject:
+        return str(subject)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    verifier = services.customer_tokens
+    if verifier is None or scheme.lower() != "bearer" or not token or token.startswith(TOKEN_PREFIX):
+        return None
+    return verifier.subject(token)
 
 
 def acting_user(named: str | None, signed_in: str | None) -> str | None:
@@ -35,5 +57,4 @@ def acting_user(named: str | None, signed_in: str | None) -> str | None:
     return signed_in
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
 SignedInUserDep = Annotated[str | None, Depends(signed_in_user)]

@@ -139,6 +139,21 @@ def test_anonymous_questions_need_a_guest_token_signed_with_the_stack_secret(
     )
 
 
+def test_the_app_verifies_signed_in_tokens_against_the_authorizers_issuer_and_client(
+    default_stack: Synthesized,
+) -> None:
+    # No JWT authorizer stands in front of the function URL: the app checks the token itself, and
+    # must check what the HTTP API's authorizer checks.
+    _, function = stream_function(default_stack)
+    variables = function["Environment"]["Variables"]
+    (authorizer,) = default_stack.resources("AWS::ApiGatewayV2::Authorizer").values()
+    jwt = authorizer["Properties"]["JwtConfiguration"]
+    assert variables[EnvVar.COGNITO_ISSUER] == jwt["Issuer"]
+    assert [variables[EnvVar.COGNITO_CLIENT_ID]] == jwt["Audience"]
+    (client_id,) = default_stack.resources("AWS::Cognito::UserPoolClient")
+    assert jwt["Audience"] == [{"Ref": client_id}]
+
+
 def test_every_response_carries_a_csp_and_hsts(default_stack: Synthesized) -> None:
     (policy,) = (
         r["Properties"]

@@ -17,9 +17,7 @@ class Clock:
         return self.now
 
 
-def sessions(
-    clock: Clock, questions: int = 2, key: bytes = b"k" * 32, tokens: int = 10_000
-) -> GuestSessions:
+def sessions(clock: Clock, questions: int = 2, key: bytes = b"k" * 32, tokens: int = 10_000) -> GuestSessions:
     return GuestSessions(
         key,
         InMemoryCounterStore(clock),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from functions.api.dependencies import ServicesDep, acting_user
+from functions.api.dependencies import ServicesDep, acting_user, check_owner
 from functions.api.schemas import ErrorResponse, QueryRequest, QueryResponse, Source
 from functions.api.visitors import VisitorDep
 from functions.limits.dependency import QuestionLimit
@@ -32,6 +32,7 @@ router = APIRouter(tags=["query"])
 )
 def query(body: QueryRequest, services: ServicesDep, visitor: VisitorDep) -> QueryResponse:
     user_id = acting_user(body.user_id, visitor.user_id)
+    check_owner(services, body.conversation_id, user_id)
     answer = services.pipeline.answer(body.question, body.conversation_id, user_id)
     visitor.charge(services, answer)
     return to_response(answer)

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from functions.api.dependencies import ServicesDep, acting_user
+from functions.api.dependencies import ServicesDep, acting_user, check_owner
 from functions.api.errors import STATUS_BY_ERROR
 from functions.api.routes.query import to_response, to_source
 from functions.api.schemas import ErrorResponse, QueryRequest
@@ -40,6 +40,7 @@ router = APIRouter(tags=["query"])
         200: {"content": {"text/event-stream": {}}, "description": "sources, delta..., final"},
         401: {"model": ErrorResponse},
         403: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
         409: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
         429: {"model": ErrorResponse},
@@ -52,6 +53,7 @@ def query_stream(body: QueryRequest, services: ServicesDep, visitor: VisitorDep)
         # an unverified body must not file questions under somebody's id.
         raise ForbiddenError("user_id is taken only from a signed-in user's or a guest's token on this route")
     user_id = acting_user(body.user_id, visitor.user_id)
+    check_owner(services, body.conversation_id, user_id)
     events = stream_answer(services.pipeline, body.question, body.conversation_id, user_id)
     first = next(events)  # raises what fails before anything is sent, as a plain HTTP error
     return StreamingResponse(
