@@ -101,6 +101,12 @@ class DynamoDBLayout(StrEnum):
 API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback")
 
 
+#: The request header that carries a visitor's token (a Cognito token or a guest token) to the
+#: streaming function: CloudFront's origin access control signs each request to the function URL
+#: in the `Authorization` header, overwriting the viewer's. The widget sends it (widget/src/api.ts).
+TOKEN_HEADER = "x-genai-stack-token"
+
+
 def cognito_issuer(region: str, user_pool_id: str) -> str:
     """The `iss` of a user pool's tokens: the API's JWT authorizer checks it, and so does the app
     where no authorizer stands in front of it (the streaming function URL); its JWKS is beneath it."""

@@ -23,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from functions.contract import EnvVar
+from functions.contract import TOKEN_HEADER, EnvVar
 from infra.config import ApiConfig
 from infra.data import DataStores
 from infra.lambdas import FunctionFactory
@@ -85,7 +85,7 @@ class WidgetEdge(Construct):
             cors=lambda_.FunctionUrlCorsOptions(
                 allowed_origins=list(config.allowed_origins),
                 allowed_methods=[lambda_.HttpMethod.POST],
-                allowed_headers=["authorization", "content-type", "x-amz-content-sha256"],
+                allowed_headers=["authorization", "content-type", "x-amz-content-sha256", TOKEN_HEADER],
                 max_age=cdk.Duration.hours(1),
             ),
         )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from functions.contract import TOKEN_HEADER
 from functions.errors import ForbiddenError, NotFoundError
 from functions.guests import TOKEN_PREFIX
 from functions.services import Services
@@ -39,11 +40,23 @@ def signed_in_user(request: Request, services: ServicesDep) -> str | None:
     subject = claims.get("sub")
     if subject:
         return str(subject)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = bearer_token(request)
     verifier = services.customer_tokens
-    if verifier is None or scheme.lower() != "bearer" or not token or token.startswith(TOKEN_PREFIX):
+    if verifier is None or token is None or token.startswith(TOKEN_PREFIX):
         return None
     return verifier.subject(token)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The visitor's token: in the token header (behind CloudFront, whose signature takes the
+    `Authorization` header), else `Authorization: Bearer <token>`."""
+    token = request.headers.get(TOKEN_HEADER, "").strip()
+    if token:
+        return token
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None  # none, or CloudFront's SigV4 signature
+    return token.strip() or None
 
 
 def acting_user(named: str | None, signed_in: str | None) -> str | None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from functions.api.dependencies import ServicesDep, SignedInUserDep
+from functions.api.dependencies import ServicesDep, SignedInUserDep, bearer_token
 from functions.errors import UnauthorizedError
 from functions.guests import TOKEN_PREFIX, GuestSession
 from functions.rag.pipeline import Answer
@@ -33,8 +33,8 @@ class Visitor:
 def asking_visitor(request: Request, services: ServicesDep, signed_in: SignedInUserDep) -> Visitor:
     if signed_in is not None:
         return Visitor(signed_in)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.startswith(TOKEN_PREFIX):
+    token = bearer_token(request)
+    if token is not None and token.startswith(TOKEN_PREFIX):
         session = services.guest_sessions.verify(token)
         services.guest_sessions.count_question(session)
         return Visitor(session.user_id, session)

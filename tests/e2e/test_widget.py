@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from functions.contract import TOKEN_HEADER
 from tests.e2e.conftest import AXE
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +50,7 @@ def test_ask_and_see_the_streamed_answer_with_a_source(page: Any) -> None:
         "request",
         lambda request: (
             request.url.endswith("/v1/query/stream")
-            and credentials.append(request.headers.get("authorization", ""))
+            and credentials.append(request.headers.get(TOKEN_HEADER, ""))
         ),
     )
     open_chat(page)
@@ -60,7 +61,7 @@ def test_ask_and_see_the_streamed_answer_with_a_source(page: Any) -> None:
     assert re.search(r"/kb/mini_kb/returns\.md$", link.get_attribute("href") or "")
     assert any(url.endswith("/v1/query/stream") for url in streamed)
     assert not any(url.endswith("/v1/query") for url in streamed)
-    assert credentials and credentials[0].startswith("Bearer guest.")  # a visitor gets a guest session
+    assert credentials and credentials[0].startswith("guest.")  # a visitor gets a guest session
 
 
 def test_follow_up_stays_in_the_conversation(page: Any, server: tuple[str, Path]) -> None:

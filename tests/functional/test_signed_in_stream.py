@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from functions.api.app import all_routers, create_app
+from functions.contract import TOKEN_HEADER
 from functions.services import Services
 from tests.conftest import MINI_KB, make_services, make_settings
 from tests.fake_cognito import CLIENT_ID, ISSUER, FakeUserPool, new_key
@@ -94,3 +95,21 @@ def test_signed_in_customers_are_counted_per_user_and_guests_keep_their_tokens(t
     assert client.post("/v1/query/stream", json=QUESTION, headers=bearer(token)).status_code == 429
     guest = client.post("/v1/guest-sessions").json()["token"]
     assert client.post("/v1/query/stream", json=QUESTION, headers=bearer(guest)).status_code == 200
+
+
+def test_behind_cloudfront_the_token_travels_in_its_own_header(tmp_path: Path) -> None:
+    # CloudFront's origin access control puts its SigV4 signature in the Authorization header
+    client, services, pool = stream_client(tmp_path)
+    signed = {"authorization": "AWS4-HMAC-SHA256 Credential=AKIA/20261202/eu-west-1/lambda/aws4_request"}
+    response = client.post(
+        "/v1/query/stream", json=QUESTION, headers={**signed, TOKEN_HEADER: pool.token("dave")}
+    )
+    assert response.status_code == 200
+    message_id = final_event(response.text).split('"message_id": "')[1].split('"')[0]
+    stored = services.conversations.get_message(message_id)
+    assert stored is not None and stored.user_id == "dave"
+    guest = client.post("/v1/guest-sessions").json()["token"]
+    as_guest = client.post("/v1/query/stream", json=QUESTION, headers={**signed, TOKEN_HEADER: guest})
+    assert as_guest.status_code == 200
+    # without a token, the signature alone is no visitor
+    assert client.post("/v1/query/stream", json=QUESTION, headers=signed).status_code == 401

@@ -3,11 +3,12 @@ function URL in RESPONSE_STREAM mode behind the same distribution, CSP and HSTS,
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk.assertions import Match
 
-from functions.contract import EnvVar
+from functions.contract import TOKEN_HEADER, EnvVar
 from infra.widget import GUEST_PATH, STREAM_PATH, STREAM_SERVER
 from tests.infra.conftest import Synthesized
 
@@ -152,6 +153,16 @@ def test_the_app_verifies_signed_in_tokens_against_the_authorizers_issuer_and_cl
     assert [variables[EnvVar.COGNITO_CLIENT_ID]] == jwt["Audience"]
     (client_id,) = default_stack.resources("AWS::Cognito::UserPoolClient")
     assert jwt["Audience"] == [{"Ref": client_id}]
+
+
+def test_the_widget_sends_its_token_in_the_header_the_function_url_allows(
+    default_stack: Synthesized,
+) -> None:
+    # CloudFront's signature takes the Authorization header, so the token needs its own
+    (url,) = default_stack.resources("AWS::Lambda::Url").values()
+    assert TOKEN_HEADER in url["Properties"]["Cors"]["AllowHeaders"]
+    widget_api = (Path(__file__).resolve().parents[2] / "widget" / "src" / "api.ts").read_text()
+    assert f'const TOKEN_HEADER = "{TOKEN_HEADER}";' in widget_api
 
 
 def test_every_response_carries_a_csp_and_hsts(default_stack: Synthesized) -> None:
