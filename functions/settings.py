@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     # Signed-in customers' Cognito tokens, verified by the app itself where no API Gateway JWT
     # authorizer stands in front of it (the streaming function URL; `functions.customers`): the
     # user pool's issuer URL and the app client's id, set by the stack as for the authorizer.
-    cognito_issuer: str | None = Field(default=None, pattern=r"^https://")
+    cognito_issuer: str | None = None
     cognito_client_id: str | None = None
 
     # Request limits

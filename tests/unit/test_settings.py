@@ -24,7 +24,6 @@ def test_defaults_are_the_embedded_adapters() -> None:
         ({"chat_model": "local-checkpoint"}, "GENAI_STACK_CHECKPOINT_DIR"),
         ({"vector_store": "elastic"}, "vector_store"),
         ({"cognito_issuer": "https://cognito-idp.eu-west-1.amazonaws.com/p"}, "set together"),
-        ({"cognito_issuer": "http://pool", "cognito_client_id": "c"}, "cognito_issuer"),
         ({"guest_tokens": 0}, "guest_tokens"),
     ],
 )
