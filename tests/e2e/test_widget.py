@@ -115,6 +115,26 @@ def test_the_conversation_survives_a_reload(page: Any) -> None:
     assert page.locator("div.msg.assistant .sources a").count() >= 1
 
 
+def test_a_new_guest_session_continues_in_a_new_conversation(page: Any) -> None:
+    # GIVEN a conversation, whose guest session has ended (the widget starts a new one)
+    open_chat(page)
+    ask(page, RETURN_QUESTION)
+    key = page.evaluate("Object.keys(localStorage)[0]")
+    saved = json.loads(page.evaluate(f"localStorage.getItem({json.dumps(key)})"))
+    without_guest = {name: value for name, value in saved.items() if name != "guest"}
+    page.evaluate(f"localStorage.setItem({json.dumps(key)}, {json.dumps(json.dumps(without_guest))})")
+    page.reload()
+    page.get_by_role("dialog", name="Northwind help").wait_for()
+    # WHEN the visitor asks again: the old conversation is another session's (a 404)
+    follow_up = ask(page, "Which cards do you accept?")
+    # THEN the question is answered in a new conversation, not shown as an error
+    assert follow_up.locator(".error").count() == 0
+    assert follow_up.locator(".sources a").count() >= 1
+    now = json.loads(page.evaluate(f"localStorage.getItem({json.dumps(key)})"))
+    assert now["conversationId"] != saved["conversationId"]
+    assert now["guest"]["token"] != saved["guest"]["token"]
+
+
 def test_an_api_error_shows_a_readable_message(page: Any) -> None:
     error = {
         "error": {
