@@ -3,13 +3,13 @@ HMAC-SHA256, and may ask a limited number of questions with it, so a public help
 up the bill. Signed-in customers keep their Cognito JWT and the per-user limit.
 
 A token is `guest.<session id>.<expiry, epoch seconds>.<signature>`; nothing is stored until the
-session asks, and then only its question counter (the quota port of `functions.limits`, keyed by
-the session, forgotten when the token expires). Written by hand: a JWT library would bring a
-dependency (and algorithm negotiation) for a token that only this service issues and reads.
-The session's tokens are counted as well: the prompt and completion tokens of each answer (the
-model's usage report) are added to a second counter of the session, and a session over its
-`tokens` budget is refused its next question. Each answer is capped at `max_new_tokens`, so a
-session spends at most one answer's worth past its budget.
+session asks, and then only its two counters (the quota port of `functions.limits`, keyed by the
+session, forgotten when the token expires): its questions, and the prompt and completion tokens
+of its answers (the model's usage report). A session over either limit is refused its next
+question; each answer is capped at `max_new_tokens`, so a session spends at most one answer's
+worth past its token budget. Written by hand, not with PyJWT (which verifies the customers'
+Cognito tokens, `functions.customers`): a token that only this service issues and reads needs no
+key sets or algorithm negotiation, only an HMAC.
 """
 
 from __future__ import annotations
