@@ -248,11 +248,11 @@ class Services:
     def customer_tokens(self) -> CognitoTokens | None:
         """The verifier of signed-in customers' tokens where the app checks them itself (no JWT
         authorizer in front of it); None elsewhere."""
-        from functions.customers import CognitoTokens
-
         settings = self.settings
         if settings.cognito_issuer is None or settings.cognito_client_id is None:
             return None
+        from functions.customers import CognitoTokens  # PyJWT and cryptography, only where used
+
         return CognitoTokens.for_user_pool(settings.cognito_issuer, settings.cognito_client_id)
 
     @cached_property
