@@ -42,6 +42,8 @@ class EnvVar(StrEnum):
     QUOTA_TABLE = "GENAI_STACK_QUOTA_TABLE"
     GUEST_SECRET_ARN = "GENAI_STACK_GUEST_SECRET_ARN"
     GUEST_TOKEN_REQUIRED = "GENAI_STACK_GUEST_TOKEN_REQUIRED"
+    COGNITO_ISSUER = "GENAI_STACK_COGNITO_ISSUER"
+    COGNITO_CLIENT_ID = "GENAI_STACK_COGNITO_CLIENT_ID"
 
 
 class VectorStoreKind(StrEnum):
@@ -107,6 +109,18 @@ ADMIN_SCOPE = "genai-stack/admin"
 
 #: Lambda functions behind the HTTP API; each handler lives at `functions.handlers.<name>.handler`.
 API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback", "privacy", "stats")
+
+
+#: The request header that carries a visitor's token (a Cognito token or a guest token) to the
+#: streaming function: CloudFront's origin access control signs each request to the function URL
+#: in the `Authorization` header, overwriting the viewer's. The widget sends it (widget/src/api.ts).
+TOKEN_HEADER = "x-genai-stack-token"
+
+
+def cognito_issuer(region: str, user_pool_id: str) -> str:
+    """The `iss` of a user pool's tokens: the API's JWT authorizer checks it, and so does the app
+    where no authorizer stands in front of it (the streaming function URL); its JWKS is beneath it."""
+    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
 
 
 def handler_path(name: str) -> str:

@@ -3,11 +3,13 @@ HMAC-SHA256, and may ask a limited number of questions with it, so a public help
 up the bill. Signed-in customers keep their Cognito JWT and the per-user limit.
 
 A token is `guest.<session id>.<expiry, epoch seconds>.<signature>`; nothing is stored until the
-session asks, and then only its question counter (the quota port of `functions.limits`, keyed by
-the session, forgotten when the token expires). Written by hand: a JWT library would bring a
-dependency (and algorithm negotiation) for a token that only this service issues and reads.
-The session's answers are bounded in tokens as well: each answer is capped at `max_new_tokens`
-and each prompt at `top_k` passages, so a session costs at most `guest_questions` such calls.
+session asks, and then only its two counters (the quota port of `functions.limits`, keyed by the
+session, forgotten when the token expires): its questions, and the prompt and completion tokens
+of its answers (the model's usage report). A session over either limit is refused its next
+question; each answer is capped at `max_new_tokens`, so a session spends at most one answer's
+worth past its token budget. Written by hand, not with PyJWT (which verifies the customers'
+Cognito tokens, `functions.customers`): a token that only this service issues and reads needs no
+key sets or algorithm negotiation, only an HMAC.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from functions.errors import RateLimitedError, UnauthorizedError
@@ -46,6 +48,7 @@ class GuestSessions:
     counters: CounterStore
     lifetime_seconds: int
     questions: int
+    tokens: int
     clock: Callable[[], float] = time.time
 
     def issue(self) -> GuestSession:
@@ -68,13 +71,33 @@ class GuestSessions:
         return GuestSession(session_id, expires_at, token)
 
     def count_question(self, session: GuestSession) -> None:
-        """One more question for `session`; RateLimitedError once it has asked its share."""
+        """One more question for `session`; RateLimitedError once it has asked its share or spent
+        its token budget (an `ADD` of zero reads the token counter in the same atomic way)."""
+        spent = self.counters.increment(self._tokens_key(session), expires_at=session.expires_at, amount=0)
+        if spent >= self.tokens:
+            raise RateLimitedError(
+                f"this guest session has used its budget of {self.tokens} tokens: sign in, or ask a person",
+                retry_after_seconds=self._remaining(session),
+            )
         asked = self.counters.increment(f"guest:{session.session_id}", expires_at=session.expires_at)
         if asked > self.questions:
             raise RateLimitedError(
                 f"this guest session has asked its {self.questions} questions: sign in, or ask a person",
-                retry_after_seconds=max(1, session.expires_at - int(self.clock())),
+                retry_after_seconds=self._remaining(session),
             )
+
+    def count_tokens(self, session: GuestSession, usage: Mapping[str, int]) -> None:
+        """Add an answer's prompt and completion tokens (LangChain's usage keys) to the session's
+        budget; the next question is refused once the budget is spent."""
+        amount = usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
+        if amount > 0:
+            self.counters.increment(self._tokens_key(session), expires_at=session.expires_at, amount=amount)
+
+    def _tokens_key(self, session: GuestSession) -> str:
+        return f"guest-tokens:{session.session_id}"
+
+    def _remaining(self, session: GuestSession) -> int:
+        return max(1, session.expires_at - int(self.clock()))
 
     def _sign(self, payload: str) -> str:
         digest = hmac.new(self.key, payload.encode(), hashlib.sha256).digest()

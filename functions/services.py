@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from langchain_core.language_models.chat_models import BaseChatModel
 
+    from functions.customers import CognitoTokens
     from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore
     from functions.feedback.pseudonyms import Pseudonymiser
     from functions.feedback.service import FeedbackService
@@ -320,7 +321,19 @@ class Services:
             self.question_limiter.store,
             lifetime_seconds=settings.guest_session_seconds,
             questions=settings.guest_questions,
+            tokens=settings.guest_tokens,
         )
+
+    @cached_property
+    def customer_tokens(self) -> CognitoTokens | None:
+        """The verifier of signed-in customers' tokens where the app checks them itself (no JWT
+        authorizer in front of it); None elsewhere."""
+        settings = self.settings
+        if settings.cognito_issuer is None or settings.cognito_client_id is None:
+            return None
+        from functions.customers import CognitoTokens  # PyJWT and cryptography, only where used
+
+        return CognitoTokens.for_user_pool(settings.cognito_issuer, settings.cognito_client_id)
 
     @cached_property
     def question_limiter(self) -> FixedWindowLimiter:

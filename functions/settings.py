@@ -68,13 +68,23 @@ class Settings(BaseSettings):
     question_window_seconds: int = Field(default=60, ge=1, le=86_400)
 
     # Guest sessions for visitors who are not signed in (`functions.guests`): a token lives this
-    # long and may ask this many questions. The key is the secret's, or a file in data_dir locally.
+    # long and may ask this many questions, spending at most this many model tokens. The key is
+    # the secret's, or a file in data_dir locally.
     # `guest_token_required`: a question without a signed-in user must carry a guest token (the
     # stack sets it where no JWT authorizer stands in front of the route).
     guest_session_seconds: int = Field(default=1800, ge=60, le=86_400)
     guest_questions: int = Field(default=20, ge=1, le=1000, description="questions per guest session")
+    guest_tokens: int = Field(
+        default=40_000, ge=1, description="prompt + completion tokens per guest session (model usage)"
+    )
     guest_secret_arn: str | None = None
     guest_token_required: bool = False
+
+    # Signed-in customers' Cognito tokens, verified by the app itself where no API Gateway JWT
+    # authorizer stands in front of it (the streaming function URL; `functions.customers`): the
+    # user pool's issuer URL and the app client's id, set by the stack as for the authorizer.
+    cognito_issuer: str | None = None
+    cognito_client_id: str | None = None
 
     # Request limits
     max_question_chars: int = Field(default=MAX_QUESTION_CHARS, ge=1, le=MAX_QUESTION_CHARS)
@@ -144,6 +154,10 @@ class Settings(BaseSettings):
             "feedback_table": self.store is StoreKind.DYNAMODB,
             "escalation_topic_arn": self.store is StoreKind.DYNAMODB,
         }
+        if (self.cognito_issuer is None) != (self.cognito_client_id is None):
+            raise ValueError(
+                f"{ENV_PREFIX}COGNITO_ISSUER and {ENV_PREFIX}COGNITO_CLIENT_ID are set together or not at all"
+            )
         missing = [name for name, needed in required.items() if needed and not getattr(self, name)]
         if missing:
             names = ", ".join(f"{ENV_PREFIX}{name.upper()}" for name in missing)

@@ -24,7 +24,7 @@ from constructs import Construct
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from functions.contract import ADMIN_SCOPE, API_HANDLERS, handler_path
+from functions.contract import ADMIN_SCOPE, API_HANDLERS, cognito_issuer, handler_path
 from infra.config import ApiConfig
 from infra.data import DataStores
 from infra.lambdas import FunctionFactory
@@ -136,6 +136,11 @@ class Api(Construct):
     def url(self) -> str:
         return self.http_api.api_endpoint
 
+    @property
+    def issuer(self) -> str:
+        """The `iss` of the user pool's tokens (`functions.contract.cognito_issuer`)."""
+        return cognito_issuer(cdk.Stack.of(self).region, self.user_pool.user_pool_id)
+
     def _build_user_pool(
         self, config: ApiConfig, removal_policy: cdk.RemovalPolicy
     ) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
@@ -235,8 +240,10 @@ class Api(Construct):
         )
 
     def _build_routes(self, config: ApiConfig) -> None:
-        authorizer = authorizers.HttpUserPoolAuthorizer(
-            "Cognito", self.user_pool, user_pool_clients=[self.client]
+        # A JWT authorizer on the contract's issuer (what HttpUserPoolAuthorizer builds), so the
+        # streaming function, which verifies tokens itself, checks the very same issuer and client.
+        authorizer = authorizers.HttpJwtAuthorizer(
+            "Cognito", self.issuer, jwt_audience=[self.client.user_pool_client_id]
         )
         # The erasure and statistics routes also take the admin client's tokens.
         admin_authorizer = authorizers.HttpUserPoolAuthorizer(

@@ -116,6 +116,8 @@ class GenAiStack(cdk.Stack):
             search=search,
             models=models,
             web_acl_arn=edge.web_acl_arn if edge else None,
+            cognito_issuer=api.issuer,
+            cognito_client_id=api.client.user_pool_client_id,
         )
         # The stores keep user ids as pseudonyms (functions.feedback.pseudonyms): the API functions
         # that store, compare or erase them read the key.

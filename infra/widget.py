@@ -5,8 +5,10 @@ The Python managed runtime cannot stream a response itself, so the streaming fun
 same FastAPI app under uvicorn behind the Lambda Web Adapter (a layer; docs/DEPLOY.md says why
 this over an API Gateway WebSocket API). The function URL takes only requests CloudFront signed
 (AWS_IAM auth with origin access control), and every response carries a CSP and HSTS.
-Visitors who are not signed in start a guest session on the same function (`/v1/guest-sessions`,
-tokens signed with a key in Secrets Manager) and ask a limited number of questions with it.
+Signed-in customers send their Cognito token, which the app verifies itself (no API Gateway
+authorizer stands in front of a function URL). Visitors who are not signed in start a guest
+session on the same function (`/v1/guest-sessions`, tokens signed with a key in Secrets Manager)
+and ask a limited number of questions, and spend a limited number of tokens, with it.
 The bundle itself is uploaded after deploy (`aws s3 sync widget/dist s3://<WidgetBucket>`), so
 synthesis does not need npm and a widget release does not need a stack deploy.
 """
@@ -21,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from functions.contract import EnvVar
+from functions.contract import TOKEN_HEADER, EnvVar
 from infra.config import ApiConfig
 from infra.data import NONCURRENT_VERSIONS, DataStores
 from infra.lambdas import FunctionFactory
@@ -61,10 +63,16 @@ class WidgetEdge(Construct):
         search: SearchDomain,
         models: ModelAccess,
         web_acl_arn: str | None,
+        cognito_issuer: str,
+        cognito_client_id: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = self._build_bucket(data)
         self.function = self._build_function(config, functions)
+        # No JWT authorizer stands in front of the function URL: the app verifies a signed-in
+        # customer's token itself, against the issuer and client the API's authorizer checks.
+        self.function.add_environment(EnvVar.COGNITO_ISSUER, cognito_issuer)
+        self.function.add_environment(EnvVar.COGNITO_CLIENT_ID, cognito_client_id)
         search.grant_read(self.function)
         models.grant_embed(self.function)
         models.grant_chat(self.function)
@@ -77,7 +85,7 @@ class WidgetEdge(Construct):
             cors=lambda_.FunctionUrlCorsOptions(
                 allowed_origins=list(config.allowed_origins),
                 allowed_methods=[lambda_.HttpMethod.POST],
-                allowed_headers=["authorization", "content-type", "x-amz-content-sha256"],
+                allowed_headers=["authorization", "content-type", "x-amz-content-sha256", TOKEN_HEADER],
                 max_age=cdk.Duration.hours(1),
             ),
         )

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from functions.contract import ADMIN_SCOPE
+from functions.contract import ADMIN_SCOPE, TOKEN_HEADER
 from functions.errors import ForbiddenError
+from functions.guests import TOKEN_PREFIX
 from functions.services import Services
 
 
@@ -17,18 +18,47 @@ def get_services(request: Request) -> Services:
     return services
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
 def _jwt(request: Request) -> dict[str, Any] | None:
     """What API Gateway's JWT authorizer passed on (claims and scopes), or None where no authorizer
-    ran (the local server). Mangum puts the Lambda event in the ASGI scope."""
+    ran (the local server, the streaming function URL). Mangum puts the Lambda event in the ASGI scope."""
     event = request.scope.get("aws.event") or {}
     jwt: dict[str, Any] | None = event.get("requestContext", {}).get("authorizer", {}).get("jwt")
     return jwt
 
 
-def signed_in_user(request: Request) -> str | None:
-    """The caller's id from the JWT authorizer (the token's `sub`), or None where no authorizer ran."""
-    subject = (_jwt(request) or {}).get("claims", {}).get("sub")
+def _subject(jwt: dict[str, Any] | None) -> str | None:
+    subject = (jwt or {}).get("claims", {}).get("sub")
     return str(subject) if subject else None
+
+
+def signed_in_user(request: Request, services: ServicesDep) -> str | None:
+    """The caller's id: the `sub` of a Cognito token that API Gateway's JWT authorizer verified,
+    or that the app verified itself where it is configured to and no authorizer ran (the streaming
+    function URL). None for anybody else: a guest token (`functions.guests`), or no token at all,
+    or the local server."""
+    subject = _subject(_jwt(request))
+    if subject:
+        return subject
+    token = bearer_token(request)
+    verifier = services.customer_tokens
+    if verifier is None or token is None or token.startswith(TOKEN_PREFIX):
+        return None
+    return verifier.subject(token)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The visitor's token: in the token header (behind CloudFront, whose signature takes the
+    `Authorization` header), else `Authorization: Bearer <token>`."""
+    token = request.headers.get(TOKEN_HEADER, "").strip()
+    if token:
+        return token
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None  # none, or CloudFront's SigV4 signature
+    return token.strip() or None
 
 
 @dataclass(frozen=True)
@@ -51,7 +81,7 @@ def caller(request: Request) -> Caller:
         return Caller(None, frozenset(), authenticated=False)
     # An access token's scopes: the authorizer's list, or the space-separated `scope` claim.
     scopes = set(jwt.get("scopes") or ()) | set(str(jwt.get("claims", {}).get("scope", "")).split())
-    return Caller(signed_in_user(request), frozenset(scopes), authenticated=True)
+    return Caller(_subject(jwt), frozenset(scopes), authenticated=True)
 
 
 def require_admin(who: Caller) -> None:
@@ -70,6 +100,5 @@ def acting_user(named: str | None, signed_in: str | None) -> str | None:
     return signed_in
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
 SignedInUserDep = Annotated[str | None, Depends(signed_in_user)]
 CallerDep = Annotated[Caller, Depends(caller)]

@@ -10,8 +10,10 @@ from functions.api.dependencies import ServicesDep, SignedInUserDep
 def limit_questions(services: ServicesDep, signed_in: SignedInUserDep) -> None:
     """Count a question against the signed-in user's limit (429 with Retry-After when over it).
 
-    Only callers behind the JWT authorizer are counted: their `sub` is a verified identity, while
-    a `user_id` in the body is whatever the caller wrote. WAF's per-IP rule covers everyone.
+    Only signed-in callers are counted: their `sub` is a verified identity (by the JWT authorizer,
+    or by the app on the streaming path), while a `user_id` in the body is whatever the caller
+    wrote. Guest sessions have their own limits (`functions.guests`); WAF's per-IP rule covers
+    everyone.
     """
     if signed_in is not None:
         services.question_limiter.check(f"user:{signed_in}")

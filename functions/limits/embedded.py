@@ -13,12 +13,12 @@ class InMemoryCounterStore:
         self._counters: dict[str, tuple[int, int]] = {}  # key -> (count, expires_at)
         self._lock = threading.Lock()
 
-    def increment(self, key: str, *, expires_at: int) -> int:
+    def increment(self, key: str, *, expires_at: int, amount: int = 1) -> int:
         with self._lock:
             now = self._clock()
             # Drop finished windows as DynamoDB's TTL would, so memory follows the active clients.
             for stale in [k for k, (_, expiry) in self._counters.items() if expiry <= now]:
                 del self._counters[stale]
-            count = self._counters.get(key, (0, expires_at))[0] + 1
+            count = self._counters.get(key, (0, expires_at))[0] + amount
             self._counters[key] = (count, expires_at)
             return count

@@ -14,9 +14,10 @@ from functions.errors import RateLimitedError
 class CounterStore(Protocol):
     """Counters that survive between requests (and, in AWS, between Lambda instances)."""
 
-    def increment(self, key: str, *, expires_at: int) -> int:
-        """Add one to `key`'s counter atomically and return the new count; the counter may be
-        forgotten after `expires_at` (epoch seconds)."""
+    def increment(self, key: str, *, expires_at: int, amount: int = 1) -> int:
+        """Add `amount` (one request, or the tokens an answer used; zero reads the counter) to
+        `key`'s counter atomically and return the new count; the counter may be forgotten after
+        `expires_at` (epoch seconds)."""
         ...
 
 

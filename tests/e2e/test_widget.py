@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from functions.contract import TOKEN_HEADER
 from tests.e2e.conftest import AXE
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +50,7 @@ def test_ask_and_see_the_streamed_answer_with_a_source(page: Any) -> None:
         "request",
         lambda request: (
             request.url.endswith("/v1/query/stream")
-            and credentials.append(request.headers.get("authorization", ""))
+            and credentials.append(request.headers.get(TOKEN_HEADER, ""))
         ),
     )
     open_chat(page)
@@ -60,7 +61,7 @@ def test_ask_and_see_the_streamed_answer_with_a_source(page: Any) -> None:
     assert re.search(r"/kb/mini_kb/returns\.md$", link.get_attribute("href") or "")
     assert any(url.endswith("/v1/query/stream") for url in streamed)
     assert not any(url.endswith("/v1/query") for url in streamed)
-    assert credentials and credentials[0].startswith("Bearer guest.")  # a visitor gets a guest session
+    assert credentials and credentials[0].startswith("guest.")  # a visitor gets a guest session
 
 
 def test_follow_up_stays_in_the_conversation(page: Any, server: tuple[str, Path]) -> None:
@@ -112,6 +113,26 @@ def test_the_conversation_survives_a_reload(page: Any) -> None:
     page.get_by_role("dialog", name="Northwind help").wait_for()  # it was open: it opens again
     assert page.locator("div.msg.user").inner_text().endswith(RETURN_QUESTION)
     assert page.locator("div.msg.assistant .sources a").count() >= 1
+
+
+def test_a_new_guest_session_continues_in_a_new_conversation(page: Any) -> None:
+    # GIVEN a conversation, whose guest session has ended (the widget starts a new one)
+    open_chat(page)
+    ask(page, RETURN_QUESTION)
+    key = page.evaluate("Object.keys(localStorage)[0]")
+    saved = json.loads(page.evaluate(f"localStorage.getItem({json.dumps(key)})"))
+    without_guest = {name: value for name, value in saved.items() if name != "guest"}
+    page.evaluate(f"localStorage.setItem({json.dumps(key)}, {json.dumps(json.dumps(without_guest))})")
+    page.reload()
+    page.get_by_role("dialog", name="Northwind help").wait_for()
+    # WHEN the visitor asks again: the old conversation is another session's (a 404)
+    follow_up = ask(page, "Which cards do you accept?")
+    # THEN the question is answered in a new conversation, not shown as an error
+    assert follow_up.locator(".error").count() == 0
+    assert follow_up.locator(".sources a").count() >= 1
+    now = json.loads(page.evaluate(f"localStorage.getItem({json.dumps(key)})"))
+    assert now["conversationId"] != saved["conversationId"]
+    assert now["guest"]["token"] != saved["guest"]["token"]
 
 
 def test_an_api_error_shows_a_readable_message(page: Any) -> None:

@@ -50,6 +50,24 @@ def test_a_guest_asks_its_share_of_questions_then_gets_429(tmp_path: Path) -> No
     assert client.post("/v1/query", json=QUESTION, headers=bearer(fresh)).status_code == 200
 
 
+def test_a_guest_over_its_token_budget_gets_429_on_both_routes(tmp_path: Path) -> None:
+    # GIVEN a budget smaller than two answers' usage (the extractive model reports word counts)
+    client, _ = guest_client(tmp_path, guest_questions=50, guest_tokens=1)
+    token = client.post("/v1/guest-sessions").json()["token"]
+    # WHEN the session streams one answer, whose usage is counted
+    streamed = client.post("/v1/query/stream", json=QUESTION, headers=bearer(token))
+    assert streamed.status_code == 200 and "event: final" in streamed.text
+    # THEN its next question, on either route, is refused with a message
+    for route in ("/v1/query", "/v1/query/stream"):
+        refused = client.post(route, json=QUESTION, headers=bearer(token))
+        assert refused.status_code == 429
+        assert "used its budget of 1 tokens" in refused.json()["error"]["message"]
+    # and the plain route counts its answers' tokens too
+    fresh = client.post("/v1/guest-sessions").json()["token"]
+    assert client.post("/v1/query", json=QUESTION, headers=bearer(fresh)).status_code == 200
+    assert client.post("/v1/query/stream", json=QUESTION, headers=bearer(fresh)).status_code == 429
+
+
 def test_a_forged_guest_token_is_a_401(tmp_path: Path) -> None:
     client, _ = guest_client(tmp_path)
     token = client.post("/v1/guest-sessions").json()["token"]

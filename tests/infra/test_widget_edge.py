@@ -3,11 +3,12 @@ function URL in RESPONSE_STREAM mode behind the same distribution, CSP and HSTS,
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk.assertions import Match
 
-from functions.contract import EnvVar
+from functions.contract import TOKEN_HEADER, EnvVar
 from infra.widget import GUEST_PATH, STREAM_PATH, STREAM_SERVER
 from tests.infra.conftest import Synthesized
 
@@ -137,6 +138,31 @@ def test_anonymous_questions_need_a_guest_token_signed_with_the_stack_secret(
         if {"Ref": role} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     )
+
+
+def test_the_app_verifies_signed_in_tokens_against_the_authorizers_issuer_and_client(
+    default_stack: Synthesized,
+) -> None:
+    # No JWT authorizer stands in front of the function URL: the app checks the token itself, and
+    # must check what the HTTP API's authorizer checks.
+    _, function = stream_function(default_stack)
+    variables = function["Environment"]["Variables"]
+    (authorizer,) = default_stack.resources("AWS::ApiGatewayV2::Authorizer").values()
+    jwt = authorizer["Properties"]["JwtConfiguration"]
+    assert variables[EnvVar.COGNITO_ISSUER] == jwt["Issuer"]
+    assert [variables[EnvVar.COGNITO_CLIENT_ID]] == jwt["Audience"]
+    (client_id,) = default_stack.resources("AWS::Cognito::UserPoolClient")
+    assert jwt["Audience"] == [{"Ref": client_id}]
+
+
+def test_the_widget_sends_its_token_in_the_header_the_function_url_allows(
+    default_stack: Synthesized,
+) -> None:
+    # CloudFront's signature takes the Authorization header, so the token needs its own
+    (url,) = default_stack.resources("AWS::Lambda::Url").values()
+    assert TOKEN_HEADER in url["Properties"]["Cors"]["AllowHeaders"]
+    widget_api = (Path(__file__).resolve().parents[2] / "widget" / "src" / "api.ts").read_text()
+    assert f'const TOKEN_HEADER = "{TOKEN_HEADER}";' in widget_api
 
 
 def test_every_response_carries_a_csp_and_hsts(default_stack: Synthesized) -> None:

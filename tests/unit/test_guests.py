@@ -17,9 +17,14 @@ class Clock:
         return self.now
 
 
-def sessions(clock: Clock, questions: int = 2, key: bytes = b"k" * 32) -> GuestSessions:
+def sessions(clock: Clock, questions: int = 2, key: bytes = b"k" * 32, tokens: int = 10_000) -> GuestSessions:
     return GuestSessions(
-        key, InMemoryCounterStore(clock), lifetime_seconds=600, questions=questions, clock=clock
+        key,
+        InMemoryCounterStore(clock),
+        lifetime_seconds=600,
+        questions=questions,
+        tokens=tokens,
+        clock=clock,
     )
 
 
@@ -77,3 +82,18 @@ def test_a_session_may_ask_its_questions_and_no_more() -> None:
         guests.count_question(first)
     assert refused.value.retry_after_seconds == 500  # until the session ends
     guests.count_question(second)  # another session has its own count
+
+
+def test_a_session_over_its_token_budget_is_refused_its_next_question() -> None:
+    clock = Clock()
+    guests = sessions(clock, questions=10, tokens=100)
+    spender, other = guests.issue(), guests.issue()
+    guests.count_question(spender)
+    guests.count_tokens(spender, {"input_tokens": 60, "output_tokens": 30, "total_tokens": 90})
+    guests.count_question(spender)  # 90 of 100 spent: still under the budget
+    guests.count_tokens(spender, {"input_tokens": 8, "output_tokens": 2})
+    with pytest.raises(RateLimitedError) as refused:
+        guests.count_question(spender)
+    assert refused.value.message.startswith("this guest session has used its budget of 100 tokens")
+    assert refused.value.retry_after_seconds == 600
+    guests.count_question(other)  # each session has its own budget

@@ -90,3 +90,14 @@ def test_the_in_memory_store_forgets_finished_windows() -> None:
     clock.now = 130.0
     assert store.increment("user:b#120", expires_at=180) == 1
     assert list(store._counters) == ["user:b#120"]
+
+
+def test_both_stores_add_an_amount_and_read_with_zero(make_store: Any) -> None:
+    # GIVEN a counter of model tokens (the guest sessions' budget)
+    store = make_store(Clock(1_800_000_000.0))
+    # WHEN answers add their tokens, and a check adds nothing
+    assert store.increment("guest-tokens:s", expires_at=1_800_000_600, amount=120) == 120
+    assert store.increment("guest-tokens:s", expires_at=1_800_000_600, amount=35) == 155
+    # THEN an amount of zero reads the count without changing it, and one is the default
+    assert store.increment("guest-tokens:s", expires_at=1_800_000_600, amount=0) == 155
+    assert store.increment("guest-tokens:s", expires_at=1_800_000_600) == 156

@@ -23,6 +23,8 @@ def test_defaults_are_the_embedded_adapters() -> None:
         ({"store": "dynamodb"}, "GENAI_STACK_CONVERSATIONS_TABLE, GENAI_STACK_FEEDBACK_TABLE"),
         ({"chat_model": "local-checkpoint"}, "GENAI_STACK_CHECKPOINT_DIR"),
         ({"vector_store": "elastic"}, "vector_store"),
+        ({"cognito_issuer": "https://cognito-idp.eu-west-1.amazonaws.com/p"}, "set together"),
+        ({"guest_tokens": 0}, "guest_tokens"),
     ],
 )
 def test_bad_values_are_refused_with_the_setting_named(values: dict[str, object], message: str) -> None:

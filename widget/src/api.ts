@@ -4,6 +4,9 @@
 
 const STREAM_PATH = "/v1/query/stream";
 const GUEST_PATH = "/v1/guest-sessions";
+/** Carries the token to the streaming function: CloudFront signs requests to it in the
+ * Authorization header, overwriting ours (functions/contract.py TOKEN_HEADER). */
+const TOKEN_HEADER = "x-genai-stack-token";
 
 export interface GuestSession {
   token: string;
@@ -103,7 +106,8 @@ export class Api {
     const json = JSON.stringify(body);
     const headers: Record<string, string> = { "content-type": "application/json", accept };
     const token = path === GUEST_PATH ? null : await this.token();
-    if (token) headers.authorization = `Bearer ${token}`;
+    if (token && path === STREAM_PATH) headers[TOKEN_HEADER] = token;
+    else if (token) headers.authorization = `Bearer ${token}`;
     // CloudFront signs requests to the streaming function URL (origin access control), and
     // Lambda checks a POST body against this hash; the other routes neither need nor allow it.
     if (path === STREAM_PATH && crypto.subtle) headers["x-amz-content-sha256"] = await sha256Hex(json);

@@ -69,6 +69,32 @@ export class ChatWidget extends HTMLElement {
     return this.state.guest?.token ?? null;
   }
 
+  /** Sends, and sends again (at most twice) after a refusal the widget can mend itself. */
+  private async sendRecovering(send: () => Promise<FinalAnswer>, retries = 2): Promise<FinalAnswer> {
+    try {
+      return await send();
+    } catch (error) {
+      if (retries === 0 || !this.recover(error)) throw error;
+      return this.sendRecovering(send, retries - 1);
+    }
+  }
+
+  /** A guest token the API refuses (a new key, say) is replaced by a new session's; a
+   * conversation it does not find for this visitor (another guest session's: the one that
+   * started it has ended) is left, and the question starts a new one. */
+  private recover(error: unknown): boolean {
+    if (!(error instanceof ApiError)) return false;
+    if (error.status === 401 && this.state.guest) {
+      this.state.guest = undefined;
+      return true;
+    }
+    if (error.status === 404 && this.state.conversationId) {
+      this.state.conversationId = undefined;
+      return true;
+    }
+    return false;
+  }
+
   private get streaming(): boolean {
     return this.getAttribute("streaming") !== "off";
   }
@@ -374,14 +400,7 @@ export class ChatWidget extends HTMLElement {
           },
           this.streaming,
         );
-      let final: FinalAnswer;
-      try {
-        final = await send();
-      } catch (error) {
-        if (!(error instanceof ApiError && error.status === 401 && this.state.guest)) throw error;
-        this.state.guest = undefined; // the guest token was refused (a new key, say): start anew
-        final = await send();
-      }
+      const final = await this.sendRecovering(send);
       if (final.withdrawn || text.textContent !== final.answer) text.textContent = final.answer;
       if (final.withdrawn) this.status.textContent = this.t.withdrawn;
       const turn: Turn = { role: "assistant", text: final.answer, sources: final.sources ?? sources, messageId: final.message_id };

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep, acting_user
 from functions.api.schemas import FeedbackRequest, FeedbackResponse, error_responses
-from functions.api.visitors import VisitingUserDep
+from functions.api.visitors import ActingVisitorDep
 from functions.feedback.service import FeedbackSubmission
 
 router = APIRouter(tags=["feedback"])
@@ -17,8 +17,8 @@ router = APIRouter(tags=["feedback"])
     response_model=FeedbackResponse,
     responses=error_responses(401, 403, 404, 409),
 )
-def feedback(body: FeedbackRequest, services: ServicesDep, visiting: VisitingUserDep) -> FeedbackResponse:
-    user_id = acting_user(body.user_id, visiting)
+def feedback(body: FeedbackRequest, services: ServicesDep, visitor: ActingVisitorDep) -> FeedbackResponse:
+    user_id = acting_user(body.user_id, visitor.user_id)
     receipt = services.feedback.submit(
         FeedbackSubmission(body.message_id, body.rating, body.reason, body.comment, body.escalate, user_id)
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from functions.api.dependencies import ServicesDep, acting_user
 from functions.api.schemas import QueryRequest, QueryResponse, Source, error_responses
-from functions.api.visitors import AskingUserDep
+from functions.api.visitors import VisitorDep
 from functions.limits.dependency import QuestionLimit
 from functions.rag.documents import ScoredChunk
 from functions.rag.pipeline import Answer
@@ -20,9 +20,10 @@ router = APIRouter(tags=["query"])
     responses=error_responses(401, 403, 404, 409, 429),
     dependencies=[QuestionLimit],
 )
-def query(body: QueryRequest, services: ServicesDep, asking: AskingUserDep) -> QueryResponse:
-    user_id = acting_user(body.user_id, asking)
+def query(body: QueryRequest, services: ServicesDep, visitor: VisitorDep) -> QueryResponse:
+    user_id = acting_user(body.user_id, visitor.user_id)
     answer = services.pipeline.answer(body.question, body.conversation_id, user_id)
+    visitor.charge(services, answer)
     return to_response(answer)
 
 

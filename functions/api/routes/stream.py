@@ -21,13 +21,14 @@ from functions.api.dependencies import ServicesDep, acting_user
 from functions.api.errors import STATUS_BY_ERROR
 from functions.api.routes.query import to_response, to_source
 from functions.api.schemas import QueryRequest, error_responses
-from functions.api.visitors import AskingUserDep
+from functions.api.visitors import Visitor, VisitorDep
 from functions.errors import ForbiddenError, GenAiStackError
 from functions.limits.dependency import QuestionLimit
 from functions.observability import logger
 from functions.rag.pipeline import Answer
 from functions.rag.prompts import BLOCKED_ANSWER
 from functions.rag.streaming import SourcesEvent, StreamEvent, TextEvent, WithdrawnEvent, stream_answer
+from functions.services import Services
 
 router = APIRouter(tags=["query"])
 
@@ -41,19 +42,29 @@ router = APIRouter(tags=["query"])
     },
     dependencies=[QuestionLimit],
 )
-def query_stream(body: QueryRequest, services: ServicesDep, asking: AskingUserDep) -> StreamingResponse:
-    if body.user_id is not None and asking is None:
+def query_stream(body: QueryRequest, services: ServicesDep, visitor: VisitorDep) -> StreamingResponse:
+    if body.user_id is not None and visitor.user_id is None:
         # The streaming function has no API Gateway authorizer in front of it (a function URL):
         # an unverified body must not file questions under somebody's id.
         raise ForbiddenError("user_id is taken only from a signed-in user's or a guest's token on this route")
-    user_id = acting_user(body.user_id, asking)
+    user_id = acting_user(body.user_id, visitor.user_id)
     events = stream_answer(services.pipeline, body.question, body.conversation_id, user_id)
     first = next(events)  # raises what fails before anything is sent, as a plain HTTP error
     return StreamingResponse(
-        server_sent_events(itertools.chain([first], events)),
+        server_sent_events(charged(itertools.chain([first], events), services, visitor)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def charged(
+    items: Iterable[StreamEvent | Answer], services: Services, visitor: Visitor
+) -> Iterator[StreamEvent | Answer]:
+    """The events as they come; the final answer's tokens are charged to the visitor's session."""
+    for item in items:
+        if isinstance(item, Answer):
+            visitor.charge(services, item)
+        yield item
 
 
 def server_sent_events(items: Iterable[StreamEvent | Answer]) -> Iterator[str]:
