@@ -45,8 +45,9 @@ def test_a_signed_in_customer_streams_as_the_tokens_subject(tmp_path: Path) -> N
     response = client.post("/v1/query/stream", json=QUESTION, headers=bearer(pool.token("alice")))
     assert response.status_code == 200
     message_id = final_event(response.text).split('"message_id": "')[1].split('"')[0]
-    stored = services.conversations.get_message(message_id)
-    assert stored is not None and stored.user_id == "alice"
+    # the store keeps the pseudonym: the message is alice's and nobody else's
+    assert services.conversations.get_message(message_id, user_id="alice") is not None
+    assert services.conversations.get_message(message_id, user_id=None) is None
     # naming oneself in the body is allowed; an ID token works too
     named = client.post(
         "/v1/query/stream",
@@ -106,8 +107,9 @@ def test_behind_cloudfront_the_token_travels_in_its_own_header(tmp_path: Path) -
     )
     assert response.status_code == 200
     message_id = final_event(response.text).split('"message_id": "')[1].split('"')[0]
-    stored = services.conversations.get_message(message_id)
-    assert stored is not None and stored.user_id == "dave"
+    # the store keeps the pseudonym: the message is dave's and nobody else's
+    assert services.conversations.get_message(message_id, user_id="dave") is not None
+    assert services.conversations.get_message(message_id, user_id=None) is None
     guest = client.post("/v1/guest-sessions").json()["token"]
     as_guest = client.post("/v1/query/stream", json=QUESTION, headers={**signed, TOKEN_HEADER: guest})
     assert as_guest.status_code == 200
