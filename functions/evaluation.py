@@ -144,11 +144,13 @@ def evaluate(pipeline: AnswerPipeline, questions: Sequence[LabelledQuestion]) ->
             fallback_without_doc = not _gate_passes_without(
                 pipeline.retriever, question.question, question.doc
             )
-        answer_ok = not answer.fallback and all(
+        # A guardrail refusal (an off-topic question) offers a person too: it counts as the hand-off.
+        handed_off = answer.fallback or answer.blocked
+        answer_ok = not handed_off and all(
             expected.lower() in answer.answer.lower() for expected in question.answer_contains
         )
         report.results.append(
-            QuestionResult(question, rank, answer.fallback, answer_ok, latency, fallback_without_doc)
+            QuestionResult(question, rank, handed_off, answer_ok, latency, fallback_without_doc)
         )
     return report
 

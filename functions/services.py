@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore
     from functions.feedback.service import FeedbackService
     from functions.feedback.sqlite_store import SQLiteStore
-    from functions.guardrails.policy import GuardrailPolicy
+    from functions.guardrails.policy import Guardrails
     from functions.ingest.pipeline import Ingestor
     from functions.rag.embedders import Embedder
     from functions.rag.pipeline import AnswerPipeline
@@ -70,7 +70,13 @@ class Services:
 
         settings = self.settings
         chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-        return Ingestor(self.vector_store, self.embedder, chunker, pii_allow=settings.pii_allowlist)
+        return Ingestor(
+            self.vector_store,
+            self.embedder,
+            chunker,
+            pii_allow=settings.pii_allowlist,
+            guardrails=self.guardrails,
+        )
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -113,17 +119,11 @@ class Services:
         return ExtractiveChatModel(max_sentences=settings.max_answer_sentences)
 
     @cached_property
-    def guardrails(self) -> GuardrailPolicy:
-        from functions.guardrails.base import Action, Stage
-        from functions.guardrails.grounding import GroundingDetector
-        from functions.guardrails.pii import PiiDetector
-        from functions.guardrails.policy import GuardrailPolicy
+    def guardrails(self) -> Guardrails:
+        """The policy file's guardrails, embedded or through Amazon Bedrock (`guardrail_engine`)."""
+        from functions.guardrails.factory import build_guardrails
 
-        pii = PiiDetector(allow=self.settings.pii_allowlist)
-        return GuardrailPolicy(
-            detectors={Stage.INPUT: [pii], Stage.OUTPUT: [pii, GroundingDetector()]},
-            actions={"pii": Action.REDACT, "ungrounded": Action.FLAG},
-        )
+        return build_guardrails(self.settings, lambda: self.embedder)
 
     @cached_property
     def sqlite(self) -> SQLiteStore:
