@@ -119,6 +119,7 @@ class MetricName(StrEnum):
 
 # --- Guardrails ---------------------------------------------------------------------------------
 
+
 class GuardrailEngine(StrEnum):
     """Which implementation applies the guardrail policy."""
 

@@ -16,7 +16,8 @@ import zlib
 from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +36,22 @@ def features(text: str, dimension: int) -> set[int]:
     """Hashed features of a normalised text: words, word pairs, and 3- and 4-letter pieces of
     each word (so "ignorez", "ignoriere" and "ignore" share evidence across languages)."""
     words = _WORD.findall(text)
-    found = {_hash("w:" + word, dimension) for word in words}
-    found.update(_hash(f"b:{a} {b}", dimension) for a, b in zip(words, words[1:], strict=False))
+    found: set[int] = set()
     for word in words:
-        if len(word) > MAX_CHAR_NGRAM_WORD:
-            continue
+        found.update(_word_features(word, dimension))
+    found.update(_hash(f"b:{a} {b}", dimension) for a, b in pairwise(words))
+    return found
+
+
+@lru_cache(maxsize=65536)
+def _word_features(word: str, dimension: int) -> tuple[int, ...]:
+    """A word's own features, cached: words repeat, and hashing their pieces is most of the cost."""
+    hashed = [_hash("w:" + word, dimension)]
+    if len(word) <= MAX_CHAR_NGRAM_WORD:
         padded = f" {word} "
         for n in (3, 4):
-            found.update(_hash("c:" + padded[i : i + n], dimension) for i in range(len(padded) - n + 1))
-    return found
+            hashed.extend(_hash("c:" + padded[i : i + n], dimension) for i in range(len(padded) - n + 1))
+    return tuple(hashed)
 
 
 def windows(text: str) -> list[str]:
@@ -76,7 +84,9 @@ class HashedLogisticModel:
 
     def probability(self, text: str) -> float:
         """P(positive) of one normalised text; binary features, L2-normalised as in training."""
-        found = features(text, self.dimension)
+        return self._probability(features(text, self.dimension))
+
+    def _probability(self, found: set[int]) -> float:
         if not found:
             return 1.0 / (1.0 + math.exp(-self.bias))
         weights = self.weights
@@ -98,8 +108,18 @@ class HashedLogisticModel:
         return 0.5 + 0.5 * (probability - threshold) / (1.0 - threshold)
 
     def max_probability(self, texts: Iterable[str]) -> float:
-        """The highest probability over the texts and their windows."""
-        return max((self.probability(piece) for text in texts for piece in windows(text)), default=0.0)
+        """The highest probability over the texts and their windows (a text's own features are
+        the union of its windows', so each window is hashed once)."""
+        best = 0.0
+        for text in texts:
+            parts = windows(text)
+            if len(parts) == 1:
+                best = max(best, self.probability(text))
+                continue
+            window_features = [features(part, self.dimension) for part in parts[1:]]
+            whole = set().union(*window_features)
+            best = max(best, self._probability(whole), *(self._probability(f) for f in window_features))
+        return best
 
 
 def save_model(
@@ -109,11 +129,12 @@ def save_model(
     values = list(weights)
     scale = max((abs(v) for v in values), default=1.0) / 127.0 or 1.0
     quantised = array("b", (max(-127, min(127, round(v / scale))) for v in values))
-    header = {"dimension": len(values), "bias": bias, "scale": scale, "metadata": dict(metadata)}
+    kept: dict[str, Any] = dict(metadata)
+    header = {"dimension": len(values), "bias": bias, "scale": scale, "metadata": kept}
     payload = json.dumps(header).encode("utf-8") + b"\n" + quantised.tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(zlib.compress(payload, 9))
-    return HashedLogisticModel(len(values), bias, scale, quantised, header["metadata"])
+    return HashedLogisticModel(len(values), bias, scale, quantised, kept)
 
 
 @cache

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from functions.settings import Settings
 
 
-def embedded_policy(policy: PolicyFile, embedder: Embedder, pii_allowlist: tuple[str, ...] = ()) -> GuardrailPolicy:
+def embedded_policy(
+    policy: PolicyFile, embedder: Embedder, pii_allowlist: tuple[str, ...] = ()
+) -> GuardrailPolicy:
     """The embedded detectors at every stage, with the policy file's thresholds and actions."""
     from functions.guardrails.grounding import GroundingDetector
     from functions.guardrails.injection import InjectionDetector
@@ -27,7 +29,9 @@ def embedded_policy(policy: PolicyFile, embedder: Embedder, pii_allowlist: tuple
 
     injection = InjectionDetector.with_shipped_model()
     toxicity = ToxicityDetector.with_shipped_model()
-    pii = PiiDetector(allow=(*pii_allowlist, *policy.pii.allowed_values), allowed_types=policy.pii.allowed_types)
+    pii = PiiDetector(
+        allow=(*pii_allowlist, *policy.pii.allowed_values), allowed_types=policy.pii.allowed_types
+    )
     topics = TopicDetector(embedder, policy.denied_topics, policy.scope_examples)
     return GuardrailPolicy(
         detectors={
@@ -61,4 +65,3 @@ def build_guardrails(settings: Settings, embedder: Callable[[], Embedder]) -> Gu
             settings.bedrock_guardrail_id, settings.bedrock_guardrail_version, refusal=policy.refusal_text
         )
     return embedded_policy(policy, embedder(), settings.pii_allowlist)
-

@@ -58,5 +58,5 @@ class InjectionDetector:
         score = max(matched, learned)
         if score < 0.2:
             return None
-        detail = family if matched >= learned else "classifier"
+        detail = (family or "pattern") if matched >= learned else "classifier"
         return Finding(self.category, round(score, 3), (Span(0, len(text), detail.upper()),), detail)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (regular expressions read best one alternative to a line)
 """Patterns for the known families of prompt injection and jailbreak, in English, Spanish, German
 and French.
 

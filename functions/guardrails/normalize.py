@@ -26,7 +26,9 @@ _CONFUSABLES = str.maketrans(
         "ı": "i", "ℓ": "l", "ɑ": "a", "ʏ": "y",
     }
 )  # fmt: skip
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+)
 _SEPARATORS = frozenset("-_.*·|/+~")
 _SPACES = re.compile(r"[^\S\n]+")
 _NEWLINES = re.compile(r" ?\n[\s]*")

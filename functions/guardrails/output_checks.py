@@ -16,9 +16,13 @@ from functions.guardrails.normalize import normalize
 _WORDS = re.compile(r"[^\W_]{1,40}")
 LEAK_NGRAM = 8  # words in a row shared with the system prompt that count as a leak
 
-_MARKDOWN_LINK = re.compile(r"!?\[[^\]\n]{0,300}\]\(\s{0,3}(?P<url>[^)\s]{1,2000})[^)\n]{0,300}\)")
+# Possessive quantifiers (`{m,n}+`): "[a]([a]([a](..." without a closing parenthesis would
+# otherwise backtrack through every split of the URL and the title at every bracket.
+_MARKDOWN_LINK = re.compile(r"!?\[[^\]\n]{0,300}+\]\(\s{0,3}+(?P<url>[^)\s]{1,2000}+)[^)\n]{0,300}+\)")
 _BARE_URL = re.compile(r"(?P<url>(?:https?:)?//[^\s<>\"')\]]{1,2000}|\bwww\.[^\s<>\"')\]]{1,2000})")
-_HOST = re.compile(r"^(?:https?:)?//(?:[^@/\s]{0,200}@)?(?P<host>[^/:?#\s]{1,253})|^(?P<www>www\.[^/:?#\s]{1,249})")
+_HOST = re.compile(
+    r"^(?:https?:)?//(?:[^@/\s]{0,200}@)?(?P<host>[^/:?#\s]{1,253})|^(?P<www>www\.[^/:?#\s]{1,249})"
+)
 
 
 def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
@@ -38,14 +42,15 @@ class SystemPromptLeakDetector:
         shared = _shingles(text, LEAK_NGRAM) & self._shingles
         if not shared:
             return None
-        return Finding(self.category, 0.95, (Span(0, len(text), "SYSTEM_PROMPT"),), f"{len(shared)} runs shared")
+        return Finding(
+            self.category, 0.95, (Span(0, len(text), "SYSTEM_PROMPT"),), f"{len(shared)} runs shared"
+        )
 
 
 def host_allowed(host: str, allowed: Sequence[str]) -> bool:
     """`allowed` holds exact hosts and `*.domain` wildcards."""
     host = host.lower().rstrip(".")
-    for entry in allowed:
-        entry = entry.lower()
+    for entry in (allowed_host.lower() for allowed_host in allowed):
         if host == entry or (entry.startswith("*.") and host.endswith(entry[1:])):
             return True
     return False

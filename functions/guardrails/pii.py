@@ -46,8 +46,9 @@ def _ip_valid(candidate: str) -> bool:
 
 def _ipv6_valid(candidate: str) -> bool:
     """Eight groups, or a `::` compression: "12:30:45" (a time) is not an address."""
-    groups = candidate.split(":")
-    return "::" in candidate or (len(groups) == 8 and all(groups))
+    if candidate.count("::") == 1:
+        return len(candidate.replace("::", ":").split(":")) < 8
+    return "::" not in candidate and len(candidate.split(":")) == 8
 
 
 _DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
@@ -125,7 +126,7 @@ PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern("IP_ADDRESS", re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])"), _ip_valid, 0.8),
     PiiPattern(
         "IP_ADDRESS",
-        re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}:?(?:[0-9A-Fa-f]{1,4}:?){1,7}(?![\w:])"),
+        re.compile(r"(?<![\w:])[0-9A-Fa-f]{1,4}(?::{1,2}[0-9A-Fa-f]{1,4}){2,7}(?![\w:])"),
         _ipv6_valid,
         0.8,
     ),
@@ -159,8 +160,9 @@ PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "DATE_OF_BIRTH",
         re.compile(
-            r"\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on)?|birthday(?: is)?|fecha de nacimiento|"
-            r"nacid[oa] el|geburtsdatum|geboren am|date de naissance|n[ée]e? le)\b[:\s]{0,3}(" + _DATE + ")",
+            r"\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on)?|birthday(?: is)?|"
+            r"fecha de nacimiento|nacid[oa] el|geburtsdatum|geboren am|date de naissance|n[ée]e? le)\b"
+            rf"[:\s]{{0,3}}({_DATE})",
             re.IGNORECASE,
         ),
         score=0.85,
@@ -169,8 +171,9 @@ PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(  # a name the customer gives next to who they are, or signs with
         "PERSON",
         re.compile(
-            r"(?:\b(?:[Mm]y name is|[Nn]ame:|[Ii] am|[Ii]'m|[Tt]his is|[Mm]e llamo|[Mm]i nombre es|[Ii]ch hei(?:ß|ss)e|"
-            r"[Mm]ein [Nn]ame ist|[Jj]e m'appelle|[Mm]on nom est|[Rr]egards|[Tt]hanks|[Ss]incerely|[Cc]heers|"
+            r"(?:\b(?:[Mm]y name is|[Nn]ame:|[Ii] am|[Ii]'m|[Tt]his is|[Mm]e llamo|[Mm]i nombre es|"
+            r"[Ii]ch hei(?:ß|ss)e|[Mm]ein [Nn]ame ist|[Jj]e m'appelle|[Mm]on nom est|[Rr]egards|[Tt]hanks|"
+            r"[Ss]incerely|[Cc]heers|"
             r"[Ss]aludos|[Gg]r(?:ü|ue)(?:ß|ss)e|[Cc]ordialement|[Mm]erci)[,:]?\s{1,3})(" + _NAME + r")\b"
         ),
         score=0.6,

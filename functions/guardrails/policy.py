@@ -95,10 +95,10 @@ class GuardrailPolicy:
             and finding.score >= self.threshold(finding.category)
             and self.action(finding.category) is not Action.ALLOW
         )
-        blocked_by = tuple(dict.fromkeys(f.category for f in findings if self.action(f.category) is Action.BLOCK))
-        redactable = [
-            span for f in findings if self.action(f.category) is Action.REDACT for span in f.spans
-        ]
+        blocked_by = tuple(
+            dict.fromkeys(f.category for f in findings if self.action(f.category) is Action.BLOCK)
+        )
+        redactable = [span for f in findings if self.action(f.category) is Action.REDACT for span in f.spans]
         redacted = (placeholders or Placeholders()).redact(text, redactable) if redactable else text
         return GuardrailResult(
             stage=stage,
@@ -107,4 +107,3 @@ class GuardrailPolicy:
             redacted_text=redacted,
             blocked_by=blocked_by,
         )
-

@@ -24,7 +24,9 @@ SLOPE = 5.0  # score rises from 0.5 at the margin to 1.0 at 0.1 beyond it
 class TopicDetector:
     category = "denied_topic"
 
-    def __init__(self, embedder: Embedder, topics: Sequence[DeniedTopic], scope_examples: Sequence[str]) -> None:
+    def __init__(
+        self, embedder: Embedder, topics: Sequence[DeniedTopic], scope_examples: Sequence[str]
+    ) -> None:
         self.embedder = embedder
         self.topics = tuple(topics)
         self.scope_examples = tuple(scope_examples)

@@ -38,7 +38,8 @@ THREAT = re.compile(
 )
 INSULT = re.compile(
     rf"\b(?:you|ur|u|du|tu|eres|t'es|vous etes|ihr seid|sie sind|you're|youre)\b(?: \w+){{0,3}} {_INSULT}\b"
-    rf"|\b(?:fuck|f\*+k|f\*\*\*|screw|stfu|shut up) (?:you|off|u)\b|\bgo to hell\b|\bhalt die (?:klappe|fresse)\b"
+    rf"|\b(?:fuck|f\*+k|f\*\*\*|screw|stfu|shut up) (?:you|off|u)\b|\bgo to hell\b"
+    rf"|\bhalt die (?:klappe|fresse)\b"
     rf"|\bferme[- ]la\b|\bcallate\b|\bvete a la mierda\b|\bva te faire\b|\bfick dich\b"
 )
 

@@ -90,6 +90,7 @@ class Ingestor:
         chunker: Chunker,
         pii_allow: Collection[str] = (),
         batch_size: int = 64,
+        *,
         guardrails: Guardrails | None = None,
     ) -> None:
         self.store = store

@@ -65,7 +65,8 @@ class PromptSource:
 def format_sources(hits: Sequence[ScoredChunk]) -> str:
     """Number the retrieved chunks for the prompt; citation [n] refers to the n-th one."""
     return "\n\n".join(
-        f'<source id="{n}" title="{html.escape(hit.chunk.title, quote=True)}">\n{_as_data(hit.chunk.text)}\n</source>'
+        f'<source id="{n}" title="{html.escape(hit.chunk.title, quote=True)}">\n'
+        f"{_as_data(hit.chunk.text)}\n</source>"
         for n, hit in enumerate(hits, start=1)
     )
 

@@ -29,8 +29,8 @@ import numpy.typing as npt
 from functions.guardrails.classifier import features, save_model
 from functions.guardrails.evaluation import DEFAULT_DATASETS, load_banking77, load_davidson, load_deepset
 from functions.guardrails.injection import INJECTION_MODEL
-from functions.guardrails.toxicity import TOXICITY_MODEL
 from functions.guardrails.normalize import normalize
+from functions.guardrails.toxicity import TOXICITY_MODEL
 from training_jobs.guardrails import written_data
 
 DIMENSION = 2**18
@@ -50,11 +50,13 @@ class SparseRows:
         self.dimension = dimension
 
     def dot(self, weights: Floats) -> Floats:
-        return np.bincount(self.row_of, weights=weights[self.indices] * self.values, minlength=self.n_rows)
+        products = weights[self.indices] * self.values
+        return np.asarray(np.bincount(self.row_of, weights=products, minlength=self.n_rows), dtype=np.float64)
 
     def transpose_dot(self, residuals: Floats) -> Floats:
-        return np.bincount(
-            self.indices, weights=residuals[self.row_of] * self.values, minlength=self.dimension
+        products = residuals[self.row_of] * self.values
+        return np.asarray(
+            np.bincount(self.indices, weights=products, minlength=self.dimension), dtype=np.float64
         )
 
 
@@ -93,7 +95,11 @@ TOXICITY_ROWS = 8000  # of Davidson et al.'s tweets: enough for the vocabulary o
 def injection_pool(datasets: Path) -> list[tuple[str, int]]:
     deepset = [(text, label) for text, label, held_out in load_deepset(datasets) if not held_out]
     banking = [(text, 0) for text, held_out in load_banking77(datasets) if not held_out]
-    return deepset + random.Random(0).sample(banking, k=min(BANKING_ROWS, len(banking))) + written_data.examples()
+    return (
+        deepset
+        + random.Random(0).sample(banking, k=min(BANKING_ROWS, len(banking)))
+        + written_data.examples()
+    )
 
 
 def toxicity_pool(datasets: Path) -> list[tuple[str, int]]:
@@ -123,7 +129,9 @@ def cross_validate(pool: list[tuple[str, int]], folds: int = 5) -> dict[str, flo
         test = order[fold::folds]
         held = set(test)
         train = [pool[i] for i in order if i not in held]
-        weights, bias = fit(SparseRows([t for t, _ in train], DIMENSION), np.array([y for _, y in train], float))
+        weights, bias = fit(
+            SparseRows([t for t, _ in train], DIMENSION), np.array([y for _, y in train], float)
+        )
         logits = SparseRows([pool[i][0] for i in test], DIMENSION).dot(weights) + bias
         probabilities[test] = 1.0 / (1.0 + np.exp(-logits))
     truth = np.array([label for _, label in pool]) == 1
@@ -153,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     metadata.update(cross_validate(pool))
     weights, bias = fit(SparseRows([t for t, _ in pool], DIMENSION), np.array([y for _, y in pool], float))
     save_model(output, weights.tolist(), float(bias), metadata)
-    print(json.dumps({**metadata, "artefact": str(output), "bytes": output.stat().st_size}))
+    print(json.dumps({**metadata, "artefact": str(output), "bytes": output.stat().st_size}))  # noqa: T201
 
 
 if __name__ == "__main__":
