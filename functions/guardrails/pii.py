@@ -162,7 +162,7 @@ PATTERNS: tuple[PiiPattern, ...] = (
         re.compile(
             r"\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on)?|birthday(?: is)?|"
             r"fecha de nacimiento|nacid[oa] el|geburtsdatum|geboren am|date de naissance|n[ée]e? le)\b"
-            rf"[:\s]{{0,3}}({_DATE})",
+            rf"(?: is| was| es| ist| est)?[:\s]{{0,3}}({_DATE})",
             re.IGNORECASE,
         ),
         score=0.85,
@@ -184,9 +184,9 @@ PATTERNS: tuple[PiiPattern, ...] = (
 #: Words that announce an order, tracking or transaction number: a number right after one is not
 #: a phone number, even when it has a phone number's length.
 _REFERENCE_CONTEXT = re.compile(
-    r"(?:order|tracking|transaction|invoice|reference|ref|receipt|parcel|shipment|ticket|case|"
+    r"(?:\b(?:order|tracking|transaction|invoice|reference|ref|receipt|parcel|shipment|ticket|case|"
     r"pedido|seguimiento|factura|bestell\w{0,6}|sendung\w{0,6}|rechnung\w{0,4}|commande|suivi|facture|"
-    r"n[oº°]\.?|nr\.?|#)\W{0,4}(?:number|no\.?|nr\.?|id|code|n[uú]mero|nummer|num[ée]ro)?\W{0,3}$",
+    r"n[oº°]\.?|nr\.?)|#)\W{0,4}(?:number|no\.?|nr\.?|id|code|n[uú]mero|nummer|num[ée]ro)?\W{0,3}$",
     re.IGNORECASE,
 )
 _CONTEXT_WINDOW = 30

@@ -19,6 +19,7 @@ from functions.rag.embedders import Embedder, Vector, cosine
 MIN_SIMILARITY = 0.45  # below this a question resembles no denied topic at all (MiniLM cosine)
 MARGIN = 0.1  # how much closer to a denied topic than to the scope a question must be
 SLOPE = 5.0  # score rises from 0.5 at the margin to 1.0 at 0.1 beyond it
+TOPIC_CHARS = 500  # what a request is about shows in its opening; embedding more only costs time
 
 
 class TopicDetector:
@@ -43,7 +44,7 @@ class TopicDetector:
         """(closest denied topic, its similarity, the closest scope example's similarity)."""
         if not self.topics:
             return None, 0.0, 0.0
-        vector = self.embedder.embed_query(text)
+        vector = self.embedder.embed_query(text[:TOPIC_CHARS])
         name, best = max(
             ((name, max(cosine(vector, v) for v in vectors)) for name, vectors in self._topic_vectors),
             key=lambda item: item[1],
