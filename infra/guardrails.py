@@ -121,7 +121,7 @@ class BedrockGuardrail(Construct):
         self.version = bedrock.CfnGuardrailVersion(
             self, "Version", guardrail_identifier=self.guardrail.attr_guardrail_id
         )
-        self.environment = {
+        self.environment: dict[str, str] = {
             EnvVar.GUARDRAIL_ENGINE: GuardrailEngine.BEDROCK.value,
             EnvVar.BEDROCK_GUARDRAIL_ID: self.guardrail.attr_guardrail_id,
             EnvVar.BEDROCK_GUARDRAIL_VERSION: self.version.attr_version,
