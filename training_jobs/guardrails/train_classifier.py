@@ -34,7 +34,6 @@ from functions.guardrails.toxicity import TOXICITY_MODEL
 from training_jobs.guardrails import written_data
 
 DIMENSION = 2**18
-TARGET_FPR = 0.002  # benign support questions must pass: the patterns carry the rest
 Floats = npt.NDArray[np.float64]
 
 
@@ -113,15 +112,18 @@ def toxicity_pool(datasets: Path) -> list[tuple[str, int]]:
     )
 
 
-TASKS: dict[str, tuple[Callable[[Path], list[tuple[str, int]]], Path]] = {
-    "injection": (injection_pool, INJECTION_MODEL),
-    "toxicity": (toxicity_pool, TOXICITY_MODEL),
+#: Per task: its training pool, its artefact, and the share of benign rows (out of fold) allowed
+#: above the operating threshold. Injection is strict (benign support questions must pass; the
+#: patterns carry the rest); toxicity a little less (its patterns cover threats and insults only).
+TASKS: dict[str, tuple[Callable[[Path], list[tuple[str, int]]], Path, float]] = {
+    "injection": (injection_pool, INJECTION_MODEL, 0.002),
+    "toxicity": (toxicity_pool, TOXICITY_MODEL, 0.005),
 }
 
 
-def cross_validate(pool: list[tuple[str, int]], folds: int = 5) -> dict[str, float]:
+def cross_validate(pool: list[tuple[str, int]], target_fpr: float, folds: int = 5) -> dict[str, float]:
     """Out-of-fold probabilities over `folds` random folds; the operating threshold is the
-    probability that `TARGET_FPR` of the benign rows exceed (the detector maps it to 0.5)."""
+    probability that `target_fpr` of the benign rows exceed (the detector maps it to 0.5)."""
     order = list(range(len(pool)))
     random.Random(0).shuffle(order)
     probabilities = np.zeros(len(pool))
@@ -135,7 +137,7 @@ def cross_validate(pool: list[tuple[str, int]], folds: int = 5) -> dict[str, flo
         logits = SparseRows([pool[i][0] for i in test], DIMENSION).dot(weights) + bias
         probabilities[test] = 1.0 / (1.0 + np.exp(-logits))
     truth = np.array([label for _, label in pool]) == 1
-    threshold = float(np.quantile(probabilities[~truth], 1.0 - TARGET_FPR))
+    threshold = float(np.quantile(probabilities[~truth], 1.0 - target_fpr))
     return {
         "threshold": round(threshold, 4),
         "cv_tpr": round(float((probabilities[truth] >= threshold).mean()), 3),
@@ -149,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     parser.add_argument("--output", type=Path, help="where to write the artefact (default: the package's)")
     args = parser.parse_args(argv)
-    build_pool, default_output = TASKS[args.task]
+    build_pool, default_output, target_fpr = TASKS[args.task]
     output: Path = args.output or default_output
     pool = build_pool(args.datasets)
     metadata: dict[str, object] = {
@@ -158,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "positives": sum(label for _, label in pool),
         "task": args.task,
     }
-    metadata.update(cross_validate(pool))
+    metadata.update(cross_validate(pool, target_fpr))
     weights, bias = fit(SparseRows([t for t, _ in pool], DIMENSION), np.array([y for _, y in pool], float))
     save_model(output, weights.tolist(), float(bias), metadata)
     print(json.dumps({**metadata, "artefact": str(output), "bytes": output.stat().st_size}))  # noqa: T201
