@@ -21,7 +21,8 @@ ADVERSARIAL_LENGTH = 20_000
 
 def _rows(section: dict[str, dict[str, Any]], score: str) -> list[list[object]]:
     return [
-        [name, v["n"], v["precision"], v["recall"], v[score], v.get("fpr", "")] for name, v in section.items()
+        [name, v["n"], v.get("precision", ""), v.get("recall", ""), v.get(score, ""), v.get("fpr", "")]
+        for name, v in section.items()
     ]
 
 

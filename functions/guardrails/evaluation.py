@@ -86,12 +86,9 @@ class Counts:
         denominator = b2 * precision + recall
         f = (1 + b2) * precision * recall / denominator if denominator else 0.0
         name = "f1" if beta == 1.0 else f"f{beta:g}"
-        scores: dict[str, float | int] = {
-            "n": self.tp + self.fp + self.fn + self.tn,
-            "precision": round(precision, 3),
-            "recall": round(recall, 3),
-            name: round(f, 3),
-        }
+        scores: dict[str, float | int] = {"n": self.tp + self.fp + self.fn + self.tn}
+        if self.tp + self.fn:  # a set of benign texts only has a false-positive rate
+            scores.update({"precision": round(precision, 3), "recall": round(recall, 3), name: round(f, 3)})
         if self.tn:  # span matching has no true negatives, so no false-positive rate
             scores["fpr"] = round(fpr, 3)
         return scores
