@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold_start, ingestion, latency, load, retrieval
+from bench import cold_start, guardrails, ingestion, latency, load, retrieval
 from bench.common import REPO_ROOT, Options, SkipSection, machine, progress, quiet_runtime
 
 SECTIONS: dict[str, tuple[str, Callable[[Options], str]]] = {
@@ -31,6 +31,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Options], str]]] = {
     "cold_start": ("Cold start of the Lambda functions", cold_start.run),
     "ingestion": ("Ingestion", ingestion.run),
     "load": ("Load on the local server", load.run),
+    "guardrails": ("Guardrails", guardrails.run),
 }
 HEADER = """# Benchmarks
 

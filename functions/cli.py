@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 DEFAULT_QUESTIONS = Path("tests/fixtures/questions.jsonl")
+DEFAULT_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"  # beside the checkout
 
 
 class CliError(Exception):
@@ -194,6 +195,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from functions.evaluation import evaluate, load_questions
     from functions.feedback.sqlite_store import SQLiteStore
 
+    if args.target == "guardrails":
+        return cmd_eval_guardrails(args)
     if not args.questions.is_file():
         raise CliError(f"question set {args.questions} not found")
     services = _services_with_index(args)
@@ -201,6 +204,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     services.conversations = SQLiteStore(Path(":memory:"), services.pseudonymiser)
     report = evaluate(services.pipeline, load_questions(args.questions))
     _print_json(report.summary())
+    return EXIT_OK
+
+
+def cmd_eval_guardrails(args: argparse.Namespace) -> int:
+    """Per-category precision, recall and F1 (F2 for PII) and per-detector latency (issue 12)."""
+    from functions.guardrails.evaluation import evaluate_all
+    from functions.guardrails.policy import GuardrailPolicy
+
+    if not (args.datasets / "prompt_injection").is_dir():
+        raise CliError(f"shared data sets not found in {args.datasets}: pass --datasets")
+    from functions.services import Services
+
+    guardrails = Services(_settings(args)).guardrails
+    if not isinstance(guardrails, GuardrailPolicy):
+        raise CliError("eval guardrails measures the embedded engine: unset GENAI_STACK_GUARDRAIL_ENGINE")
+    _print_json(evaluate_all(guardrails, args.datasets))
     return EXIT_OK
 
 
@@ -377,6 +396,19 @@ def build_parser() -> argparse.ArgumentParser:
         "each question kind (direct, paraphrase, followup, unanswerable) is also reported on its own.",
     )
     _data_dir_option(evaluation)
+    evaluation.add_argument(
+        "target",
+        nargs="?",
+        choices=("answers", "guardrails"),
+        default="answers",
+        help="what to measure: answers (default) or guardrails (per category, and detector latency)",
+    )
+    evaluation.add_argument(
+        "--datasets",
+        type=Path,
+        default=DEFAULT_DATASETS,
+        help="the shared data sets folder, for eval guardrails (default: ../shared/datasets)",
+    )
     evaluation.add_argument(
         "--questions",
         type=Path,

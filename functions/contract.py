@@ -44,6 +44,9 @@ class EnvVar(StrEnum):
     GUEST_TOKEN_REQUIRED = "GENAI_STACK_GUEST_TOKEN_REQUIRED"
     COGNITO_ISSUER = "GENAI_STACK_COGNITO_ISSUER"
     COGNITO_CLIENT_ID = "GENAI_STACK_COGNITO_CLIENT_ID"
+    GUARDRAIL_ENGINE = "GENAI_STACK_GUARDRAIL_ENGINE"
+    BEDROCK_GUARDRAIL_ID = "GENAI_STACK_BEDROCK_GUARDRAIL_ID"
+    BEDROCK_GUARDRAIL_VERSION = "GENAI_STACK_BEDROCK_GUARDRAIL_VERSION"
 
 
 class VectorStoreKind(StrEnum):
@@ -145,6 +148,7 @@ class MetricName(StrEnum):
     OUTPUT_TOKENS = "OutputTokens"
     GUARDRAIL_BLOCKS = "GuardrailBlocks"
     GROUNDED_ANSWERS = "GroundedAnswers"
+    GROUNDEDNESS = "Groundedness"  # percent: the worst answer sentence's support in the sources
     UNGROUNDED_ANSWERS = "UngroundedAnswers"
     EMPTY_RETRIEVALS = "EmptyRetrievals"
     REPHRASES = "Rephrases"
@@ -153,6 +157,30 @@ class MetricName(StrEnum):
     FEEDBACK_NEGATIVE = "FeedbackNegative"
     DEPENDENCY_FAILURES = "DependencyFailures"  # a backing service failed or timed out (HTTP 503)
     CONFLICTS = "Conflicts"  # a write lost a race (HTTP 409)
+
+
+# --- Guardrails ---------------------------------------------------------------------------------
+
+
+class GuardrailEngine(StrEnum):
+    """Which implementation applies the guardrail policy."""
+
+    EMBEDDED = "embedded"  # the detectors in functions/guardrails
+    BEDROCK = "bedrock"  # Amazon Bedrock Guardrails (ApplyGuardrail), built from the same policy
+
+
+#: `GuardrailBlocks` is also emitted with this dimension, one value per category below, so the
+#: dashboard shows what is blocked; the undimensioned metric keeps the alarm.
+GUARDRAIL_CATEGORY_DIMENSION = "category"
+GUARDRAIL_CATEGORIES: tuple[str, ...] = (
+    "prompt_injection",
+    "toxicity",
+    "denied_topic",
+    "pii",
+    "system_prompt_leak",
+    "unsafe_link",
+    "ungrounded",
+)
 
 
 # --- The k-NN index ---------------------------------------------------------------------------

@@ -178,14 +178,16 @@ def evaluate(pipeline: AnswerPipeline, questions: Sequence[LabelledQuestion]) ->
                 None,
             )
             fallback_without_doc = not _gate_passes_without(pipeline.retriever, asked, question.doc)
+        # A guardrail refusal (an off-topic question) offers a person too: it counts as the hand-off.
+        handed_off = answer.fallback or answer.blocked
         sentences = split_sentences(answer.answer)
-        answer_ok = not answer.fallback and _holds(answer.answer, question.answer_contains)
+        answer_ok = not handed_off and _holds(answer.answer, question.answer_contains)
         first_ok = answer_ok and bool(sentences) and _holds(sentences[0], question.answer_contains)
         report.results.append(
             QuestionResult(
                 question,
                 rank,
-                answer.fallback,
+                handed_off,
                 answer_ok,
                 latency,
                 first_sentence_ok=first_ok,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from functions.feedback.pseudonyms import Pseudonymiser
     from functions.feedback.service import FeedbackService
     from functions.feedback.sqlite_store import SQLiteStore
-    from functions.guardrails.policy import GuardrailPolicy
+    from functions.guardrails.policy import Guardrails
     from functions.guests import GuestSessions
     from functions.ingest.pipeline import Ingestor
     from functions.limits.quota import FixedWindowLimiter
@@ -91,7 +91,13 @@ class Services:
 
         settings = self.settings
         chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-        return Ingestor(self.vector_store, self.embedder, chunker, pii_allow=settings.pii_allowlist)
+        return Ingestor(
+            self.vector_store,
+            self.embedder,
+            chunker,
+            pii_allow=settings.pii_allowlist,
+            guardrails=self.guardrails,
+        )
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -150,17 +156,11 @@ class Services:
         )
 
     @cached_property
-    def guardrails(self) -> GuardrailPolicy:
-        from functions.guardrails.base import Action, Stage
-        from functions.guardrails.grounding import GroundingDetector
-        from functions.guardrails.pii import PiiDetector
-        from functions.guardrails.policy import GuardrailPolicy
+    def guardrails(self) -> Guardrails:
+        """The policy file's guardrails, embedded or through Amazon Bedrock (`guardrail_engine`)."""
+        from functions.guardrails.factory import build_guardrails
 
-        pii = PiiDetector(allow=self.settings.pii_allowlist)
-        return GuardrailPolicy(
-            detectors={Stage.INPUT: [pii], Stage.OUTPUT: [pii, GroundingDetector()]},
-            actions={"pii": Action.REDACT, "ungrounded": Action.FLAG},
-        )
+        return build_guardrails(self.settings, lambda: self.embedder)
 
     @cached_property
     def sqlite(self) -> SQLiteStore:

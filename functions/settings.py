@@ -19,6 +19,7 @@ from functions.contract import (
     ENV_PREFIX,
     ChatModelKind,
     EmbedderKind,
+    GuardrailEngine,
     SpaceType,
     StoreKind,
     VectorStoreKind,
@@ -124,6 +125,14 @@ class Settings(BaseSettings):
     # exact values, or "@domain" for a whole mail domain. JSON list in the environment.
     pii_allowlist: tuple[str, ...] = ()
 
+    # Guardrails (issue 12): the policy file (thresholds, actions, denied topics, allowed PII and
+    # link hosts; functions/guardrails/policy.json when unset), and which engine applies it:
+    # the embedded detectors, or Amazon Bedrock Guardrails (the stack creates the guardrail).
+    guardrail_policy_path: Path | None = None
+    guardrail_engine: GuardrailEngine = GuardrailEngine.EMBEDDED
+    bedrock_guardrail_id: str | None = None
+    bedrock_guardrail_version: str = "DRAFT"
+
     # Answers
     max_answer_sentences: int = Field(default=3, ge=1, le=10)
     # The extractive answerer scores each sentence by the question's words it holds plus this
@@ -153,6 +162,7 @@ class Settings(BaseSettings):
             "conversations_table": self.store is StoreKind.DYNAMODB,
             "feedback_table": self.store is StoreKind.DYNAMODB,
             "escalation_topic_arn": self.store is StoreKind.DYNAMODB,
+            "bedrock_guardrail_id": self.guardrail_engine is GuardrailEngine.BEDROCK,
         }
         if (self.cognito_issuer is None) != (self.cognito_client_id is None):
             raise ValueError(
@@ -170,6 +180,9 @@ class Settings(BaseSettings):
                 f"not {self.embedding_dimension}"
                 " (GENAI_STACK_EMBEDDING_DIMENSION)"
             )
+        from functions.guardrails.config import DEFAULT_POLICY_PATH, load_policy
+
+        load_policy(self.guardrail_policy_path or DEFAULT_POLICY_PATH)  # a bad policy fails start-up
         return self
 
     @property

@@ -19,7 +19,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from functions.contract import API_HANDLERS, ChatModelKind, EmbedderKind, SpaceType
+from functions.contract import API_HANDLERS, ChatModelKind, EmbedderKind, GuardrailEngine, SpaceType
 from functions.settings import TITAN_DIMENSIONS
 
 DEFAULT_CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -253,6 +253,13 @@ class TrainingConfig(_Section):
         return self
 
 
+class GuardrailsConfig(_Section):
+    """Which engine applies the guardrail policy file (issue 12): Bedrock creates the guardrail."""
+
+    engine: GuardrailEngine = GuardrailEngine.EMBEDDED
+    policy_path: Path | None = Field(default=None, description="default: functions/guardrails/policy.json")
+
+
 class StackConfig(_Section):
     """Everything `GenAiStack` needs, read from the `cdk.json` context."""
 
@@ -268,6 +275,7 @@ class StackConfig(_Section):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
 
     @model_validator(mode="after")
     def _index_fits_the_embedder(self) -> Self:

@@ -21,7 +21,13 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from functions.contract import METRICS_NAMESPACE, SERVICE_NAME, MetricName
+from functions.contract import (
+    GUARDRAIL_CATEGORIES,
+    GUARDRAIL_CATEGORY_DIMENSION,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    MetricName,
+)
 from infra.config import MonitoringConfig
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -39,6 +45,18 @@ def app_metric(
         statistic=statistic,
         period=period,
         label=name.value,
+    )
+
+
+def guardrail_blocks(category: str) -> cloudwatch.Metric:
+    """`GuardrailBlocks` of one category (the dimension `functions.guardrails.metrics` adds)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=MetricName.GUARDRAIL_BLOCKS.value,
+        dimensions_map={"service": SERVICE_NAME, GUARDRAIL_CATEGORY_DIMENSION: category},
+        statistic="Sum",
+        period=FIVE_MINUTES,
+        label=category,
     )
 
 
@@ -199,6 +217,7 @@ class Monitoring(Construct):
                             yes=MetricName.GROUNDED_ANSWERS,
                             no=MetricName.UNGROUNDED_ANSWERS,
                         ),
+                        app_metric(MetricName.GROUNDEDNESS, statistic="Average"),
                         percent(
                             "empty retrievals",
                             "empty / queries",
@@ -212,6 +231,10 @@ class Monitoring(Construct):
                             queries=MetricName.QUERIES,
                         ),
                     ],
+                ),
+                mc.CustomMetricGroup(
+                    title="Guardrail blocks by category",
+                    metrics=[guardrail_blocks(category) for category in GUARDRAIL_CATEGORIES],
                 ),
                 mc.CustomMetricGroup(
                     title="Failures",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from functions.contract import EnvVar, StoreKind, VectorStoreKind
+from functions.contract import EnvVar, GuardrailEngine, StoreKind, VectorStoreKind
 from infra.api import Api
 from infra.config import StackConfig
 from infra.data import DataStores
 from infra.dependencies import RedundantDependsOn
 from infra.edge import Edge
+from infra.guardrails import BedrockGuardrail
 from infra.ingestion import Ingestion
 from infra.lambdas import FunctionFactory, log_retention, python_code
 from infra.layers import RuntimeLayer
@@ -79,9 +80,15 @@ class GenAiStack(cdk.Stack):
                 **models.environment,
             }
         )
+        guardrail = None
+        if config.guardrails.engine is GuardrailEngine.BEDROCK:
+            guardrail = BedrockGuardrail(self, "Guardrail", policy_path=config.guardrails.policy_path)
+            functions.environment.update(guardrail.environment)
         api = Api(
             self, "Api", config=config.api, functions=functions, data=data, search=search, models=models
         )
+        if guardrail is not None:  # the functions that check text: the query path and the route
+            guardrail.grant_apply(api.functions[name] for name in ("query", "guardrails"))
         ingestion = Ingestion(
             self,
             "Ingestion",

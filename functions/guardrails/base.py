@@ -9,10 +9,12 @@ from typing import Protocol
 
 
 class Stage(StrEnum):
-    """Where a text is checked: the user's input or the model's output."""
+    """Where a text is checked: the user's input, the model's output, or a document's chunk at
+    ingestion (retrieved text is data: instructions planted in it are flagged there)."""
 
     INPUT = "input"
     OUTPUT = "output"
+    CONTEXT = "context"
 
 
 class Action(StrEnum):
@@ -21,6 +23,7 @@ class Action(StrEnum):
     BLOCK = "block"  # refuse the text
     REDACT = "redact"  # replace the spans, let the text through
     FLAG = "flag"  # report only
+    ALLOW = "allow"  # neither act nor report: the category is switched off
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ sentence is mostly supported. Citation markers like `[2]` are ignored.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from functions.guardrails.base import CheckContext, Finding, Span
 from functions.text import content_terms
@@ -22,6 +23,20 @@ def sentence_support(sentence: str, source_terms: set[str]) -> float | None:
     if not terms:
         return None
     return sum(term in source_terms for term in terms) / len(terms)
+
+
+def groundedness(answer: str, sources: Sequence[str]) -> float:
+    """The weakest answer sentence's support in the sources, in [0, 1] (1.0 for an answer with
+    no content words; 0.0 when there are no sources to support anything)."""
+    if not sources:
+        return 0.0
+    source_terms = {term for source in sources for term in content_terms(source)}
+    supports = [
+        support
+        for match in _SENTENCE.finditer(answer)
+        if (support := sentence_support(match.group(0), source_terms)) is not None
+    ]
+    return min(supports, default=1.0)
 
 
 class GroundingDetector:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from functions.guardrails.base import Action, CheckContext, Detector, Finding, Stage
-from functions.guardrails.pii import redact
+from functions.guardrails.placeholders import Placeholders
+
+DEFAULT_REFUSAL = (
+    "I'm sorry, I can't help with that here. I can answer questions about orders, deliveries, "
+    "returns and refunds, payments and your account, or connect you with a member of our support team."
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,9 @@ class GuardrailResult:
 
     def has(self, category: str) -> bool:
         return any(finding.category == category for finding in self.findings)
+
+    def score(self, category: str) -> float | None:
+        return max((f.score for f in self.findings if f.category == category), default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,37 +47,63 @@ class GuardrailResult:
         }
 
 
+class Guardrails(Protocol):
+    """What the query path, the guardrails route and ingestion need: the embedded policy below or
+    the Amazon Bedrock adapter (`functions.guardrails.bedrock`)."""
+
+    refusal: str
+
+    def check(
+        self,
+        text: str,
+        stage: Stage,
+        sources: Sequence[str] = (),
+        placeholders: Placeholders | None = None,
+    ) -> GuardrailResult: ...
+
+
 @dataclass
 class GuardrailPolicy:
-    """Runs each stage's detectors; a BLOCK finding at or above its threshold refuses the text,
-    REDACT findings have their spans replaced, FLAG findings are only reported."""
+    """Runs each stage's detectors. A finding below its category's threshold is dropped; at or
+    above it, BLOCK refuses the text, REDACT replaces its spans with typed placeholders, FLAG
+    only reports it and ALLOW drops it."""
 
     detectors: Mapping[Stage, Sequence[Detector]]
     actions: Mapping[str, Action] = field(default_factory=dict)
     block_threshold: float = 0.5
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    refusal: str = DEFAULT_REFUSAL
 
-    def check(self, text: str, stage: Stage, sources: Sequence[str] = ()) -> GuardrailResult:
+    def threshold(self, category: str) -> float:
+        return self.thresholds.get(category, self.block_threshold)
+
+    def action(self, category: str) -> Action:
+        return self.actions.get(category, Action.FLAG)
+
+    def check(
+        self,
+        text: str,
+        stage: Stage,
+        sources: Sequence[str] = (),
+        placeholders: Placeholders | None = None,
+    ) -> GuardrailResult:
         context = CheckContext(stage=stage, sources=tuple(sources))
         findings = tuple(
             finding
             for detector in self.detectors.get(stage, ())
             if (finding := detector.detect(text, context)) is not None
+            and finding.score >= self.threshold(finding.category)
+            and self.action(finding.category) is not Action.ALLOW
         )
         blocked_by = tuple(
-            f.category
-            for f in findings
-            if self.actions.get(f.category, Action.FLAG) is Action.BLOCK and f.score >= self.block_threshold
+            dict.fromkeys(f.category for f in findings if self.action(f.category) is Action.BLOCK)
         )
-        redactable = [
-            span
-            for f in findings
-            if self.actions.get(f.category, Action.FLAG) is Action.REDACT
-            for span in f.spans
-        ]
+        redactable = [span for f in findings if self.action(f.category) is Action.REDACT for span in f.spans]
+        redacted = (placeholders or Placeholders()).redact(text, redactable) if redactable else text
         return GuardrailResult(
             stage=stage,
             allowed=not blocked_by,
             findings=findings,
-            redacted_text=redact(text, redactable) if redactable else text,
+            redacted_text=redacted,
             blocked_by=blocked_by,
         )

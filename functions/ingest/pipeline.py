@@ -1,4 +1,5 @@
-"""Ingestion: files -> clean -> redact PII -> chunk -> dedupe -> embed -> index.
+"""Ingestion: files -> clean -> redact PII -> chunk -> dedupe -> screen for planted instructions ->
+embed -> index.
 
 Incremental by content hash: an unchanged file is skipped, a changed one has its chunks
 replaced, and `prune` removes the sources of a folder whose files are gone. All changes of one
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from functions.errors import IngestError
+from functions.guardrails.base import Stage
+from functions.guardrails.policy import Guardrails
 from functions.ingest.chunking import Chunker
 from functions.ingest.cleaning import clean_text
 from functions.ingest.loaders import SUPPORTED_SUFFIXES, load_document
@@ -41,6 +44,7 @@ class IngestReport:
     failed: dict[str, str] = field(default_factory=dict)
     chunks_indexed: int = 0
     duplicate_chunks: int = 0
+    quarantined: dict[str, list[int]] = field(default_factory=dict)  # source -> chunk indexes
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +56,7 @@ class IngestReport:
             "failed": self.failed,
             "chunks_indexed": self.chunks_indexed,
             "duplicate_chunks": self.duplicate_chunks,
+            "quarantined_chunks": sum(len(indexes) for indexes in self.quarantined.values()),
             "seconds": round(self.seconds, 3),
         }
 
@@ -85,12 +90,15 @@ class Ingestor:
         chunker: Chunker,
         pii_allow: Collection[str] = (),
         batch_size: int = 64,
+        *,
+        guardrails: Guardrails | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.pii_allow = tuple(pii_allow)
         self.batch_size = batch_size
+        self.guardrails = guardrails
 
     def ingest_paths(
         self, paths: Sequence[Path], *, prune: bool = False, show_progress: bool = False
@@ -158,6 +166,7 @@ class Ingestor:
         )
         extra = {"kind": document.kind, **(metadata or {})}
         chunks = [_with_metadata(chunk, extra) for chunk in chunks]
+        chunks = self._screen(source, chunks, report)
         vectors = self.embedder.embed_documents([embedding_text(chunk) for chunk in chunks])
         if source in known:
             self.store.delete_sources([source])
@@ -168,6 +177,28 @@ class Ingestor:
             self.store.add(chunks, vectors)
         report.chunks_indexed += len(chunks)
         report.duplicate_chunks += duplicates
+
+    def _screen(self, source: str, chunks: list[Chunk], report: IngestReport) -> list[Chunk]:
+        """Scan each chunk for planted instructions: a chunk the policy blocks is quarantined (not
+        indexed, listed in the report); one it only flags is indexed with the finding in its
+        metadata. Retrieved text is data either way (`functions.rag.prompts`)."""
+        if self.guardrails is None:
+            return chunks
+        kept: list[Chunk] = []
+        for chunk in chunks:
+            result = self.guardrails.check(chunk.text, Stage.CONTEXT)
+            if not result.allowed:
+                report.quarantined.setdefault(source, []).append(chunk.chunk_index)
+                logger.warning(
+                    "chunk quarantined",
+                    extra={"source": source, "chunk_index": chunk.chunk_index, "by": list(result.blocked_by)},
+                )
+            elif result.findings:
+                flags = ",".join(sorted({f.category for f in result.findings}))
+                kept.append(_with_metadata(chunk, {"guardrail_flags": flags}))
+            else:
+                kept.append(chunk)
+        return kept
 
     def _chunk(self, source: str, digest: str, title: str, text: str) -> tuple[list[Chunk], int]:
         chunks: list[Chunk] = []

@@ -15,18 +15,15 @@ from functions.errors import InvalidRequestError, KnowledgeBaseEmptyError, NotFo
 from functions.feedback.ports import ConversationStore
 from functions.feedback.records import MessageRecord
 from functions.guardrails.base import Stage
-from functions.guardrails.policy import GuardrailPolicy, GuardrailResult
+from functions.guardrails.grounding import groundedness
+from functions.guardrails.metrics import count_blocks
+from functions.guardrails.placeholders import ConversationPlaceholders
+from functions.guardrails.policy import GuardrailResult, Guardrails
 from functions.observability import logger, metrics, tracer
 from functions.rag.documents import ScoredChunk
 from functions.rag.embedders import cosine
 from functions.rag.followups import FollowUpResolver, Resolution
-from functions.rag.prompts import (
-    BLOCKED_ANSWER,
-    FALLBACK_ANSWER,
-    format_sources,
-    grounded_answer_prompt,
-    says_not_in_sources,
-)
+from functions.rag.prompts import FALLBACK_ANSWER, format_sources, grounded_answer_prompt, says_not_in_sources
 from functions.rag.retriever import Retriever
 
 if TYPE_CHECKING:  # the chat model machinery (langsmith included) loads with the first model
@@ -43,6 +40,7 @@ class Answer:
     conversation_id: str
     input_guardrails: GuardrailResult
     grounded: bool = False
+    groundedness: float | None = None  # worst sentence's share of terms found in the sources
     fallback: bool = False
     output_guardrails: GuardrailResult | None = None
     rephrase_of: str | None = None
@@ -72,7 +70,7 @@ class AnswerPipeline:
         self,
         retriever: Retriever,
         chat_model: BaseChatModel,
-        guardrails: GuardrailPolicy,
+        guardrails: Guardrails,
         conversations: ConversationStore,
         *,
         max_question_chars: int = 4000,
@@ -88,6 +86,7 @@ class AnswerPipeline:
         self.rephrase_similarity = rephrase_similarity
         self.followups = followups
         self.history_turns = history_turns
+        self.placeholders = ConversationPlaceholders()
 
     @tracer.capture_method(capture_response=False)  # the response holds the question and answer
     def answer(
@@ -108,7 +107,8 @@ class AnswerPipeline:
         message_id = uuid.uuid4().hex
         timings: dict[str, float] = {}
 
-        checked_input = self.guardrails.check(question, Stage.INPUT)
+        placeholders = self.placeholders.for_conversation(conversation_id)
+        checked_input = self.guardrails.check(question, Stage.INPUT, placeholders=placeholders)
         safe_question = checked_input.redacted_text
 
         def finish(text: str, sources: list[ScoredChunk], **outcome: Any) -> Answer:
@@ -117,9 +117,9 @@ class AnswerPipeline:
             )
             return self._finish(answer, safe_question, previous, user_id, started)
 
-        if not checked_input.allowed:
-            metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
-            return finish(BLOCKED_ANSWER, [], timings_ms=timings)
+        if not checked_input.allowed:  # refused before retrieval: the model never sees it
+            count_blocks(checked_input)
+            return finish(self.guardrails.refusal, [], timings_ms=timings)
 
         stage_started = time.perf_counter()
         resolution = self._resolve(safe_question, history)
@@ -159,16 +159,26 @@ class AnswerPipeline:
         }
 
         source_texts = [hit.chunk.text for hit in retrieval.hits]
-        checked_output = self.guardrails.check(reply.text, Stage.OUTPUT, sources=source_texts)
-        if not checked_output.allowed:
-            metrics.add_metric(name=MetricName.GUARDRAIL_BLOCKS, unit=MetricUnit.Count, value=1)
-        text = checked_output.redacted_text if checked_output.allowed else BLOCKED_ANSWER
-        fallback = says_not_in_sources(text)
-        text = FALLBACK_ANSWER if fallback else text
+        checked_output = self.guardrails.check(
+            reply.text, Stage.OUTPUT, sources=source_texts, placeholders=placeholders
+        )
+        score = groundedness(reply.text, source_texts)
+        metrics.add_metric(name=MetricName.GROUNDEDNESS, unit=MetricUnit.Percent, value=100.0 * score)
+        if checked_output.allowed:
+            text = checked_output.redacted_text
+        else:
+            count_blocks(checked_output)
+            # An unsupported answer gets the fallback (offer a human); anything else, the refusal.
+            only_ungrounded = set(checked_output.blocked_by) == {"ungrounded"}
+            text = FALLBACK_ANSWER if only_ungrounded else self.guardrails.refusal
+        # An LLM that finds no answer in the sources says so (NOT_IN_SOURCES): the hand-off too.
+        text = FALLBACK_ANSWER if says_not_in_sources(text) else text
+        fallback = text.strip() == FALLBACK_ANSWER
         return finish(
             text,
             retrieval.hits,
             grounded=checked_output.allowed and not fallback and not checked_output.has("ungrounded"),
+            groundedness=round(score, 3),
             fallback=fallback,
             output_guardrails=checked_output,
             rephrase_of=rephrase_of,

@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.ai import add_usage
 
 from functions.guardrails.base import Stage
-from functions.guardrails.policy import GuardrailPolicy
+from functions.guardrails.policy import Guardrails
 from functions.rag.documents import ScoredChunk
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def sentences_of(pieces: Iterable[str]) -> Iterator[str]:
 def generate_guarded(
     chat_model: BaseChatModel,
     messages: Sequence[BaseMessage],
-    guardrails: GuardrailPolicy,
+    guardrails: Guardrails,
     hits: list[ScoredChunk],
     emit: EventListener,
 ) -> AIMessage:

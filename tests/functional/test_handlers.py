@@ -93,7 +93,7 @@ def test_guardrails_handler_redacts(handlers: dict[str, Handler]) -> None:
     status, body = invoke(
         handlers["guardrails"], "POST", "/v1/guardrails/check", {"text": "SSN 123-45-6789", "stage": "input"}
     )
-    assert status == 200 and body["redacted_text"] == "SSN [US_SSN]"
+    assert status == 200 and body["redacted_text"] == "SSN [US_SSN_1]"
 
 
 def test_feedback_handler_records_a_rating_for_an_answer(handlers: dict[str, Handler]) -> None:

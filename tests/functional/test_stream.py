@@ -18,7 +18,7 @@ from functions.errors import DependencyUnavailableError
 from functions.guardrails.base import Action, CheckContext, Finding, Stage
 from functions.guardrails.pii import PiiDetector
 from functions.guardrails.policy import GuardrailPolicy
-from functions.rag.prompts import BLOCKED_ANSWER, FALLBACK_ANSWER
+from functions.rag.prompts import FALLBACK_ANSWER
 from functions.services import Services
 from tests.conftest import SUPPORT_DOMAIN
 
@@ -148,7 +148,7 @@ def test_a_blocked_sentence_withdraws_the_answer_and_nothing_after_it_is_sent(se
     sent = "".join(data["text"] for name, data in received if name == "delta")
     assert sent == "Returns take 45 days [1]. "
     final = received[-1][1]
-    assert final["withdrawn"] is True and final["answer"] == BLOCKED_ANSWER
+    assert final["withdrawn"] is True and final["answer"] == services.guardrails.refusal
     assert "Secret" not in json.dumps(final) and final["guardrails"]["output"]["allowed"] is False
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.contract import METRICS_NAMESPACE, MetricName
+from functions.contract import (
+    GUARDRAIL_CATEGORIES,
+    GUARDRAIL_CATEGORY_DIMENSION,
+    METRICS_NAMESPACE,
+    MetricName,
+)
 from tests.infra.conftest import Synthesized
 
 
@@ -87,3 +92,12 @@ def test_the_dashboard_draws_the_application_metrics(default_stack: Synthesized)
 
     for name in MetricName:
         assert f'"{name.value}"' in text, name
+
+
+def test_the_dashboard_draws_guardrail_blocks_per_category(default_stack: Synthesized) -> None:
+    (dashboard,) = default_stack.resources("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    text = body if isinstance(body, str) else "".join(p for p in body["Fn::Join"][1] if isinstance(p, str))
+    assert "Guardrail blocks by category" in text
+    for category in GUARDRAIL_CATEGORIES:
+        assert f'"{GUARDRAIL_CATEGORY_DIMENSION}","{category}"' in text, category

@@ -40,7 +40,7 @@ def test_invented_sentence_is_flagged_with_its_span() -> None:
 def test_input_pii_is_redacted_but_allowed() -> None:
     result = policy().check("My email is jane@example.com, where is my order?", Stage.INPUT)
     assert result.allowed
-    assert result.redacted_text == "My email is [EMAIL], where is my order?"
+    assert result.redacted_text == "My email is [EMAIL_1], where is my order?"
     assert result.to_dict()["findings"][0]["category"] == "pii"
 
 

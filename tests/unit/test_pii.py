@@ -63,3 +63,48 @@ def test_an_iban_typed_in_lower_or_mixed_case_is_redacted(iban: str) -> None:
 
 def test_a_lower_case_iban_shape_failing_mod_97_is_not_an_iban() -> None:
     assert "[IBAN]" not in redact_pii("refund to gb82 west 1234 5698 7654 33 please")
+
+
+def test_iban_is_found_in_any_case_and_grouping() -> None:
+    for text in (
+        "DE89 3704 0044 0532 0130 00",
+        "de89 3704 0044 0532 0130 00",
+        "de89370400440532013000",
+        "De89-3704-0044-0532-0130-00",
+        "gb82west12345698765432",
+    ):
+        assert labels(f"my iban is {text} thanks") == ["IBAN"], text
+
+
+def test_obfuscated_email_addresses_are_found() -> None:
+    for text in ("jane at example dot com", "jane.doe (at) example [dot] co [dot] uk", "bob [at] mail.de"):
+        assert labels(f"write to {text} please") == ["EMAIL"], text
+    assert labels("meet me at the store, dot the i's") == []
+
+
+def test_dates_of_birth_names_and_european_addresses() -> None:
+    assert labels("DOB: 12/03/1985") == ["DATE_OF_BIRTH"]
+    assert labels("I was born on 3 March 1985") == ["DATE_OF_BIRTH"]
+    assert labels("Order of 2024-05-01 arrived") == []  # a date without a birth context
+    assert labels("Hi, my name is Jane Smith and my order is late") == ["PERSON"]
+    assert labels("I'm Very angry") == []  # one capitalised word is not a name
+    assert labels("Send it to Hauptstraße 5 please") == ["STREET_ADDRESS"]
+    assert labels("Envoyez à 12 rue de la Paix") == ["STREET_ADDRESS"]
+
+
+def test_order_tracking_and_non_luhn_numbers_are_not_pii() -> None:
+    assert labels("order number 123456789012 is late") == []
+    assert labels("tracking 9400 1000 0000 0000 0000 00 has not moved") == []
+    assert labels("transaction 4929 1234 5678 9013 failed") == []  # 16 digits, fails Luhn
+    assert labels("At 12:30:45 the parcel left") == []
+    assert labels("Invoice 2024-11-55123") == []
+
+
+def test_international_phone_numbers_and_ipv6() -> None:
+    for phone in ("+44 20 7946 0958", "+49 (0)30 123456", "0033 1 23 45 67 89", "(415) 555-0134 x123"):
+        assert labels(f"call me on {phone}") == ["PHONE"], phone
+    assert labels("from fe80::202:b3ff:fe1e:8329") == ["IP_ADDRESS"]
+
+
+def test_allowed_types_are_kept() -> None:
+    assert find_pii("call +44 20 7946 0958", allowed_types=("PHONE",)) == []

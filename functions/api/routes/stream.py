@@ -26,7 +26,6 @@ from functions.errors import ForbiddenError, GenAiStackError
 from functions.limits.dependency import QuestionLimit
 from functions.observability import logger
 from functions.rag.pipeline import Answer
-from functions.rag.prompts import BLOCKED_ANSWER
 from functions.rag.streaming import SourcesEvent, StreamEvent, TextEvent, WithdrawnEvent, stream_answer
 from functions.services import Services
 
@@ -51,7 +50,9 @@ def query_stream(body: QueryRequest, services: ServicesDep, visitor: VisitorDep)
     events = stream_answer(services.pipeline, body.question, body.conversation_id, user_id)
     first = next(events)  # raises what fails before anything is sent, as a plain HTTP error
     return StreamingResponse(
-        server_sent_events(charged(itertools.chain([first], events), services, visitor)),
+        server_sent_events(
+            charged(itertools.chain([first], events), services, visitor), services.guardrails.refusal
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -67,7 +68,8 @@ def charged(
         yield item
 
 
-def server_sent_events(items: Iterable[StreamEvent | Answer]) -> Iterator[str]:
+def server_sent_events(items: Iterable[StreamEvent | Answer], refusal: str) -> Iterator[str]:
+    """The events as SSE; a withdrawn answer ends with the guardrails' refusal in its place."""
     sent_text = withdrawn = False
     try:
         for item in items:
@@ -85,7 +87,7 @@ def server_sent_events(items: Iterable[StreamEvent | Answer]) -> Iterator[str]:
                     yield _event("delta", {"text": item.answer})
                 final = to_response(item).model_dump(mode="json")
                 if withdrawn:
-                    final["answer"] = BLOCKED_ANSWER
+                    final["answer"] = refusal
                 yield _event("final", {**final, "withdrawn": withdrawn})
     except GenAiStackError as error:
         status, code = next(
