@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from transformers import BitsAndBytesConfig, PreTrainedModel, PreTrainedTokenizerBase
-    from trl import ModelConfig
+    from trl.trainer.model_config import ModelConfig
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 def quantization_config(model_args: ModelConfig) -> BitsAndBytesConfig | None:
     """trl's quantization config, or None (with a log line) for `--load_in_4bit` where
     bitsandbytes is not installed: the job then trains plain LoRA instead of QLoRA."""
-    from trl import get_quantization_config
+    from trl.trainer.utils import get_quantization_config
 
     quantized = model_args.load_in_4bit or model_args.load_in_8bit
     if quantized and not model_args.use_peft:

@@ -21,8 +21,8 @@ from training_jobs.common.sagemaker import SageMakerEnvironment
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainingArguments
-    from trl import ModelConfig
     from trl.scripts.utils import TrlParser
+    from trl.trainer.model_config import ModelConfig
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def make_trainer_parser(  # noqa: PLR0917 (each job's call names the same eight 
     only where the GPU has it (trl defaults to bf16 even on CPUs), the output folder SageMaker
     expects and, when `argv` asks for `--tiny`, the `tiny` preset."""
     import torch
-    from trl import ModelConfig
+    from trl.trainer.model_config import ModelConfig
 
     parser = make_job_parser(prog, description, job_arguments, config_class, ModelConfig)
     set_job_defaults(
@@ -172,7 +172,9 @@ def last_checkpoint(checkpoint_dir: Path) -> str | None:
     """The trainer checkpoint to resume from, if an earlier attempt left one."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    found = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+    found: str | None = None
+    if checkpoint_dir.is_dir():
+        found = get_last_checkpoint(str(checkpoint_dir))  # type: ignore[no-untyped-call, unused-ignore]  # transformers: untyped
     if found:
         logger.info("resuming from %s", found)
     return found

@@ -29,8 +29,9 @@ from training_jobs.common.args import run_job
 from training_jobs.common.trainer import LORA_DEFAULTS, TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from trl import ModelConfig, SFTConfig
     from trl.scripts.utils import TrlParser
+    from trl.trainer.model_config import ModelConfig
+    from trl.trainer.sft_config import SFTConfig
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def main(args: SFTArguments, config: SFTConfig, model_args: ModelConfig) -> dict
     the other ranks of a torchrun job)."""
     from datasets import Dataset
     from transformers import AutoTokenizer
-    from trl import SFTTrainer, get_peft_config
+    from trl.trainer.sft_trainer import SFTTrainer
+    from trl.trainer.utils import get_peft_config
 
     from training_jobs.common.evaluation import generate_answers, token_f1
     from training_jobs.common.lora import quantization_config, save_trained
@@ -102,7 +104,7 @@ def main(args: SFTArguments, config: SFTConfig, model_args: ModelConfig) -> dict
         return {}
     model = trained_model(trainer)
     sample = eval_rows[: args.max_eval_answers]
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call, unused-ignore]  # transformers: PreTrainedModel.eval is untyped
     answers = generate_answers(
         model, tokenizer, [row["prompt"] for row in sample], max_new_tokens=args.max_new_tokens
     )
@@ -126,7 +128,7 @@ def main(args: SFTArguments, config: SFTConfig, model_args: ModelConfig) -> dict
 
 
 def make_parser(prog: str | None = None, argv: Sequence[str] = ()) -> TrlParser:
-    from trl import SFTConfig
+    from trl.trainer.sft_config import SFTConfig
 
     from training_jobs.common.trainer import make_trainer_parser
 

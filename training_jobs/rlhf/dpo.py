@@ -24,8 +24,9 @@ from training_jobs.common.args import run_job
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from trl import DPOConfig, ModelConfig
     from trl.scripts.utils import TrlParser
+    from trl.trainer.dpo_config import DPOConfig
+    from trl.trainer.model_config import ModelConfig
 
 #: Where this job differs from trl's DPO defaults (which train every weight, as this job does).
 DEFAULTS: dict[str, Any] = {"learning_rate": 5e-6}
@@ -37,7 +38,8 @@ def main(args: TrainerJobArguments, config: DPOConfig, model_args: ModelConfig) 
     """Train on the pairs, evaluate on the held-out pairs, save for serving; returns the metrics
     (empty on the other ranks of a torchrun job)."""
     from datasets import Dataset
-    from trl import DPOTrainer, get_peft_config
+    from trl.trainer.dpo_trainer import DPOTrainer
+    from trl.trainer.utils import get_peft_config
 
     from training_jobs.common.lora import quantization_config, save_trained
     from training_jobs.common.models import write_report
@@ -87,7 +89,7 @@ def main(args: TrainerJobArguments, config: DPOConfig, model_args: ModelConfig) 
 
 
 def make_parser(prog: str | None = None, argv: Sequence[str] = ()) -> TrlParser:
-    from trl import DPOConfig
+    from trl.trainer.dpo_config import DPOConfig
 
     from training_jobs.common.trainer import make_trainer_parser
 

@@ -37,8 +37,10 @@ from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
-    from trl import GRPOConfig, ModelConfig, RLOOConfig
     from trl.scripts.utils import TrlParser
+    from trl.trainer.grpo_config import GRPOConfig
+    from trl.trainer.model_config import ModelConfig
+    from trl.trainer.rloo_config import RLOOConfig
 
 Algorithm = Literal["grpo", "rloo"]
 
@@ -80,7 +82,9 @@ def main(args: PolicyArguments, config: GRPOConfig | RLOOConfig, model_args: Mod
     """Optimise the policy, score held-out answers before and after, save; returns the metrics
     (empty on the other ranks of a torchrun job)."""
     from datasets import Dataset
-    from trl import GRPOTrainer, RLOOTrainer, get_peft_config
+    from trl.trainer.grpo_trainer import GRPOTrainer
+    from trl.trainer.rloo_trainer import RLOOTrainer
+    from trl.trainer.utils import get_peft_config
 
     from training_jobs.common.evaluation import generate_answers, reward_scores
     from training_jobs.common.lora import quantization_config, save_trained
@@ -120,7 +124,7 @@ def main(args: PolicyArguments, config: GRPOConfig | RLOOConfig, model_args: Mod
     reward_model, reward_tokenizer = load_reward_model(reward_path)
 
     def held_out_reward(policy: PreTrainedModel) -> float:
-        policy.eval()
+        policy.eval()  # type: ignore[no-untyped-call, unused-ignore]  # transformers: PreTrainedModel.eval is untyped
         answers = generate_answers(policy, tokenizer, eval_prompts, max_new_tokens=max_completion_length)
         scores = reward_scores(reward_model, reward_tokenizer, eval_prompts, answers)
         return sum(scores) / len(scores)
@@ -172,7 +176,8 @@ def make_parser(prog: str | None = None, argv: Sequence[str] = ()) -> TrlParser:
     """The flags of the algorithm that `argv` asks for (default GRPO): its trl config's."""
     import argparse
 
-    from trl import GRPOConfig, RLOOConfig
+    from trl.trainer.grpo_config import GRPOConfig
+    from trl.trainer.rloo_config import RLOOConfig
 
     from training_jobs.common.trainer import make_trainer_parser
 

@@ -25,8 +25,9 @@ from training_jobs.common.args import parse_job_args, run_job
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
-    from trl import ModelConfig, RewardConfig
     from trl.scripts.utils import TrlParser
+    from trl.trainer.model_config import ModelConfig
+    from trl.trainer.reward_config import RewardConfig
 
 #: Where this job differs from trl's reward defaults.
 DEFAULTS: dict[str, Any] = {"learning_rate": 1e-5}
@@ -38,7 +39,7 @@ def main(args: TrainerJobArguments, config: RewardConfig, model_args: ModelConfi
     """Train, measure pairwise accuracy on held-out pairs, save; returns the metrics (empty on the
     other ranks of a torchrun job)."""
     from datasets import Dataset
-    from trl import RewardTrainer
+    from trl.trainer.reward_trainer import RewardTrainer
 
     from training_jobs.common.models import save_for_serving, write_report
     from training_jobs.common.sagemaker import InputError
@@ -107,7 +108,7 @@ def tiny_reward_model(root: Path) -> Path:
 
 
 def make_parser(prog: str | None = None, argv: Sequence[str] = ()) -> TrlParser:
-    from trl import RewardConfig
+    from trl.trainer.reward_config import RewardConfig
 
     from training_jobs.common.trainer import make_trainer_parser
 
