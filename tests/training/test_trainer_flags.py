@@ -83,3 +83,13 @@ def test_the_reward_job_refuses_an_adapter(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="trains every weight"):
         main(*_parse("training_jobs.rlhf.reward", "--use_peft", "--output_dir", str(tmp_path)))
+
+
+def test_the_model_flags_reach_the_trainers_model_loading(tmp_path: Path) -> None:
+    from training_jobs.common.trainer import resolve_paths
+
+    argv = ["--model_name_or_path", str(tmp_path), "--data_dir", str(tmp_path), "--dtype", "bfloat16"]
+    args, config, model_args = _parse("training_jobs.rlhf.dpo", *argv, "--output_dir", str(tmp_path / "out"))
+    paths = resolve_paths(args, config, model_args, "preference", tiny_model=Path, tiny_datasets=Path)
+    assert config.model_init_kwargs["dtype"] == "bfloat16"
+    assert config.output_dir == str(paths.checkpoint_dir) == str(tmp_path / "out" / "checkpoints")

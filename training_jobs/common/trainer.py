@@ -8,6 +8,7 @@ evaluates; the main process alone then measures generated answers and saves the 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -20,9 +21,17 @@ from training_jobs.common.jsonl import DatasetError, load_split
 from training_jobs.common.sagemaker import SageMakerEnvironment
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainingArguments
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer
     from trl.scripts.utils import TrlParser
+    from trl.trainer.dpo_config import DPOConfig
+    from trl.trainer.grpo_config import GRPOConfig
     from trl.trainer.model_config import ModelConfig
+    from trl.trainer.reward_config import RewardConfig
+    from trl.trainer.rloo_config import RLOOConfig
+    from trl.trainer.sft_config import SFTConfig
+
+    #: The config classes of the trainers the jobs use.
+    TrlConfig = SFTConfig | RewardConfig | DPOConfig | GRPOConfig | RLOOConfig
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +145,7 @@ class JobPaths:
 
 def resolve_paths(
     args: TrainerJobArguments,
-    config: TrainingArguments,
+    config: TrlConfig,
     model_args: ModelConfig,
     data_channel: str,
     *,
@@ -145,7 +154,8 @@ def resolve_paths(
 ) -> JobPaths:
     """Flags, else SageMaker channels, else (with --tiny) the tiny inputs beside the output folder:
     `tiny_model` and `tiny_datasets` (a folder holding the `data_channel` folder) build them.
-    The trainer's own `output_dir` is then pointed at the checkpoint folder."""
+    The trainer's own `output_dir` is then pointed at the checkpoint folder, and its model loading
+    gets `ModelConfig`'s flags (as trl's scripts pass them; `--model_init_kwargs` entries win)."""
     from training_jobs.common.tiny import tiny_inputs
 
     env = SageMakerEnvironment.from_environ()
@@ -165,7 +175,20 @@ def resolve_paths(
     )
     checkpoint_dir = env.checkpoints(args.checkpoint_dir, output_dir)
     config.output_dir = str(checkpoint_dir)
+    given = config.model_init_kwargs or {}
+    if isinstance(given, str):  # `--model_init_kwargs '{"...": ...}'`, as trl's type allows
+        given = json.loads(given)
+    config.model_init_kwargs = {**model_loading_kwargs(model_args), **given}
     return JobPaths(output_dir, checkpoint_dir, model.resolve(), data_dir)
+
+
+def model_loading_kwargs(model_args: ModelConfig) -> dict[str, Any]:
+    """The `from_pretrained` arguments that trl's `ModelConfig` flags give."""
+    return {
+        "revision": model_args.model_revision,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+    }
 
 
 def last_checkpoint(checkpoint_dir: Path) -> str | None:
@@ -211,7 +234,7 @@ class PreferenceJob:
 
 def prepare_preference_job(
     args: TrainerJobArguments,
-    config: TrainingArguments,
+    config: TrlConfig,
     model_args: ModelConfig,
     *,
     tiny_model: TinyInput,
