@@ -3,10 +3,10 @@ GPU, and the step time of LoRA fine-tuning (and QLoRA, when bitsandbytes is impo
 ~1.1B-parameter Llama.
 
 It times the project's own code: the pretraining job's step (`PretrainLoop`: bf16 autocast over
-float32 master weights, AdamW, gradient clipping) on random tokens, and a LoRA adapter built by the
-fine-tuning jobs' `peft_config` on a bf16 base. Models are built from a config, so nothing is
-downloaded. A few warm-up steps are excluded; the median step time is reported. It takes about
-two minutes on an H100-class GPU and writes one JSON file.
+float32 master weights, AdamW, gradient clipping) on random tokens, and a LoRA adapter built from
+the fine-tuning jobs' LoRA defaults (trl's `get_peft_config`) on a bf16 base. Models are built
+from a config, so nothing is downloaded. A few warm-up steps are excluded; the median step time
+is reported. It takes about two minutes on an H100-class GPU and writes one JSON file.
 
 MFU counts 6N + 12·L·H·S FLOPs per token (PaLM) against the GPU's dense bf16 peak from
 `training_jobs.pretrain.model.PEAK_BF16_TFLOPS` (or --peak-tflops).
@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from training_jobs.common.lora import LoraArguments, peft_config
+from training_jobs.common.trainer import LORA_DEFAULTS
 from training_jobs.pretrain.distributed import Runtime
 from training_jobs.pretrain.loop import LoopSettings, PretrainLoop
 from training_jobs.pretrain.model import flops_per_token, llama_config, mfu, peak_flops
@@ -130,6 +130,8 @@ def bench_lora(shape: Shape, device: torch.device, steps: int, quantized: bool) 
     """Forward, backward and AdamW step of a rank-16 adapter on every linear layer."""
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig, LlamaForCausalLM
+    from trl.trainer.model_config import ModelConfig
+    from trl.trainer.utils import get_peft_config
 
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     torch.manual_seed(0)
@@ -152,8 +154,8 @@ def bench_lora(shape: Shape, device: torch.device, steps: int, quantized: bool) 
         with device:
             base = AutoModelForCausalLM.from_config(shape.config(), dtype=dtype)
         parameters = sum(p.numel() for p in base.parameters())
-    adapter = peft_config(LoraArguments(lora_r=16, lora_alpha=32))
-    assert adapter is not None  # use_lora defaults to True
+    adapter = get_peft_config(ModelConfig(**LORA_DEFAULTS, lora_r=16, lora_alpha=32))
+    assert adapter is not None  # LORA_DEFAULTS turns use_peft on
     model = get_peft_model(base, adapter)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,7 +231,8 @@ def _primary(metrics: dict[str, float]) -> tuple[str, bool]:
     return "preference_accuracy", True
 
 
-def make_parser(prog: str | None = None) -> TrlParser:
+def make_parser(prog: str | None = None, argv: Sequence[str] = ()) -> TrlParser:
+    """The job's flags (`argv` is unused: its `--tiny` preset is applied in `main`)."""
     return make_job_parser(prog, __doc__, EvaluateArguments)
 
 

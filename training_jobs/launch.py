@@ -127,7 +127,7 @@ def hyperparameters(job: Job, job_args: list[str], tiny: bool) -> dict[str, str]
     if "--config" in job_args:
         raise InputError("--config: a launched job gets its flags as hyperparameters; give them after `--`")
     module = importlib.import_module(job.module)
-    parse_job_args(module.make_parser(None), job_args)
+    parse_job_args(module.make_parser(None, job_args), job_args)
     values: dict[str, str] = {"tiny": "true"} if tiny else {}
     index = 0
     while index < len(job_args):

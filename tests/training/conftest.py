@@ -223,7 +223,7 @@ def dpo_adapter(workspace: Path, datasets_dir: Path, sft_model: Path) -> Path:
     run_cli(
         "dpo",
         "--tiny",
-        "--use_lora",
+        "--use_peft",
         "--no_merge_adapter",
         "--model_name_or_path",
         str(sft_model),

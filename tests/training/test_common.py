@@ -78,11 +78,12 @@ def test_a_missing_channel_says_how_to_give_it(tmp_path: Path) -> None:
 
 
 def test_a_job_without_its_model_fails_fast(tmp_path: Path) -> None:
-    from training_jobs.common.lora import LoraArguments
-    from training_jobs.finetune.sft import SFTArguments, main
+    from training_jobs.common.args import parse_job_args
+    from training_jobs.finetune.sft import main, make_parser
 
+    argv = ["--output_dir", str(tmp_path / "out")]
     with pytest.raises(MissingInputError, match="no 'model' input"):
-        main(SFTArguments(output_dir=str(tmp_path / "out")), LoraArguments())
+        main(*parse_job_args(make_parser(None, argv), argv))
 
 
 def test_hyperparameters_reach_the_job_and_a_flag_wins(
@@ -171,7 +172,9 @@ def test_qlora_falls_back_to_lora_without_bitsandbytes(
 ) -> None:
     import importlib.util
 
-    from training_jobs.common.lora import LoraArguments, quantization_config
+    from trl import ModelConfig
+
+    from training_jobs.common.lora import quantization_config
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
@@ -180,11 +183,11 @@ def test_qlora_falls_back_to_lora_without_bitsandbytes(
         lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a),
     )
     with caplog.at_level(logging.WARNING):
-        assert quantization_config(LoraArguments(load_in_4bit=True)) is None
+        assert quantization_config(ModelConfig(use_peft=True, load_in_4bit=True)) is None
     assert "bitsandbytes is not installed: training plain LoRA instead of QLoRA" in caplog.text
-    assert quantization_config(LoraArguments()) is None
-    with pytest.raises(ValueError, match="needs --use_lora"):
-        quantization_config(LoraArguments(load_in_4bit=True, use_lora=False))
+    assert quantization_config(ModelConfig(use_peft=True)) is None
+    with pytest.raises(ValueError, match="need --use_peft"):
+        quantization_config(ModelConfig(load_in_4bit=True))
 
 
 def test_reports_go_beside_the_model_and_to_sagemakers_output_data(

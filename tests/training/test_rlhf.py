@@ -48,11 +48,13 @@ def test_policy_optimization_against_the_reward_model(
 
 
 def test_policy_optimization_refuses_to_drop_the_kl_tie(tmp_path: Path) -> None:
-    from training_jobs.common.lora import FullTrainingLoraArguments
-    from training_jobs.rlhf.policy import PolicyArguments, main
+    from training_jobs.common.args import parse_job_args
+    from training_jobs.rlhf.policy import main, make_parser
 
-    with pytest.raises(ValueError, match="--beta must be > 0"):
-        main(PolicyArguments(beta=0.0, output_dir=str(tmp_path)), FullTrainingLoraArguments())
+    for algorithm in ("grpo", "rloo"):
+        argv = ["--algorithm", algorithm, "--beta", "0", "--output_dir", str(tmp_path)]
+        with pytest.raises(ValueError, match="--beta must be > 0"):
+            main(*parse_job_args(make_parser(None, argv), argv))
 
 
 def test_dpo_trains_an_adapter_against_the_sft_reference(dpo_adapter: Path, sft_model: Path) -> None:
@@ -92,14 +94,17 @@ def test_a_preference_set_without_pairs_stops_the_job_with_the_reason(
 
 
 def test_rows_without_the_pair_keys_are_rejected(tmp_path: Path, pretrained: Path) -> None:
-    from training_jobs.rlhf.reward import RewardArguments, main
+    from training_jobs.common.args import parse_job_args
+    from training_jobs.rlhf.reward import main, make_parser
 
     write_jsonl(tmp_path / "preference" / "train.jsonl", [{"messages": []}])
+    argv = [
+        "--model_name_or_path",
+        str(pretrained),
+        "--data_dir",
+        str(tmp_path / "preference"),
+        "--output_dir",
+        str(tmp_path / "out"),
+    ]
     with pytest.raises(DatasetError, match=r"lack \['prompt', 'chosen', 'rejected'\]"):
-        main(
-            RewardArguments(
-                model_name_or_path=str(pretrained),
-                data_dir=str(tmp_path / "preference"),
-                output_dir=str(tmp_path / "out"),
-            )
-        )
+        main(*parse_job_args(make_parser(None, argv), argv))

@@ -1,6 +1,6 @@
 """Argument parsing and the run wrapper shared by the job scripts, in the style of trl's scripts.
 
-Each job declares dataclasses whose fields carry `help` metadata, a `make_parser(prog)` factory
+Each job declares dataclasses whose fields carry `help` metadata, a `make_parser(prog, argv)` factory
 and `main(*args)`; `run_job` parses the command line (after the SageMaker hyperparameters, so a
 flag given by hand wins) and turns an `InputError` into one clear log line and exit status 2
 instead of a traceback. The parser is trl's `TrlParser`: `--config FILE.yaml` sets defaults from a
@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,20 +31,26 @@ INPUT_ERROR_STATUS = 2
 
 
 @dataclass
-class JobArguments:
-    """The flags every job has."""
+class TinyArguments:
+    """The `--tiny` preset flag, which every job has."""
 
-    output_dir: str | None = field(
-        default=None,
-        metadata={
-            "help": "Where the job writes its result. Default: SM_MODEL_DIR on SageMaker, else outputs/<job>."
-        },
-    )
     tiny: bool = field(
         default=False,
         metadata={
             "help": "Preset for a laptop CPU (under a minute): tiny sizes and few steps; inputs that are not "
             "given are built on the spot (sample data, a tiny pretrained base). Flags given explicitly win."
+        },
+    )
+
+
+@dataclass
+class JobArguments(TinyArguments):
+    """The flags of the jobs that do not train through a trl trainer (whose config has the other two)."""
+
+    output_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where the job writes its result. Default: SM_MODEL_DIR on SageMaker, else outputs/<job>."
         },
     )
     seed: int = field(default=42, metadata={"help": "Seed for data order and initialisation."})
@@ -81,6 +87,25 @@ def apply_preset(preset: Mapping[str, Any], *args: object) -> None:
                 setattr(owner, name, value)
 
 
+def wants_tiny(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for the `--tiny` preset (`--tiny`, or `--tiny true` as a
+    SageMaker hyperparameter), read before the parser whose defaults it changes is built."""
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(cast("DataClassType", TinyArguments), add_help=False)
+    tiny, _ = parser.parse_args_into_dataclasses(args=list(argv), return_remaining_strings=True)
+    return bool(tiny.tiny)
+
+
+def set_job_defaults(parser: TrlParser, defaults: Mapping[str, Any]) -> None:
+    """Replace the defaults of the parser's flags (a YAML `--config`, then the flags, still win)."""
+    flags = {action.dest for action in parser._actions}
+    unknown = sorted(set(defaults) - flags)
+    if unknown:
+        raise KeyError(f"defaults for flags the parser does not have: {unknown}")
+    parser.set_defaults(**defaults)
+
+
 def parse_job_args(parser: TrlParser, argv: list[str]) -> tuple[Any, ...]:
     """The job's dataclasses, from `--config` (YAML) and the flags; an unknown flag or key ends with
     argparse's usage message and status 2."""
@@ -105,8 +130,12 @@ def configure_logging() -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+#: A job's parser factory: the program name, and the command line (whose `--tiny` sets defaults).
+ParserFactory = Callable[[str | None, Sequence[str]], "TrlParser"]
+
+
 def run_job(
-    make_parser: Callable[[str | None], TrlParser],
+    make_parser: ParserFactory,
     main: Callable[..., object],
     argv: list[str] | None = None,
     prog: str | None = None,
@@ -114,7 +143,8 @@ def run_job(
     """Parse the flags (SageMaker hyperparameters first), run `main`, map bad input to status 2."""
     given = sys.argv[1:] if argv is None else argv
     hyperparameters = SageMakerEnvironment.from_environ().hyperparameter_argv()
-    parsed = parse_job_args(make_parser(prog), [*hyperparameters, *given])
+    argv = [*hyperparameters, *given]
+    parsed = parse_job_args(make_parser(prog, argv), argv)
     configure_logging()
     try:
         main(*parsed)

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from training_jobs.common.sagemaker import SageMakerEnvironment
 
@@ -58,7 +58,7 @@ def generation_config(tokenizer: PreTrainedTokenizerBase) -> GenerationConfig:
 
     vocab = tokenizer.get_vocab()
     stop = [tokenizer.eos_token_id] + [vocab[t] for t in (IM_END, END_OF_TEXT) if t in vocab]
-    return GenerationConfig(
+    return GenerationConfig(  # type: ignore[no-untyped-call, unused-ignore]  # transformers: untyped **kwargs
         eos_token_id=list(dict.fromkeys(i for i in stop if i is not None)),
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
@@ -120,4 +120,4 @@ def load_causal_lm(path: str | Path) -> PreTrainedModel:
         model = AutoPeftModelForCausalLM.from_pretrained(str(path), dtype=dtype).merge_and_unload()
     else:
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
-    return model.to(device).eval()
+    return cast("PreTrainedModel", model.to(device).eval())  # from_pretrained is untyped

@@ -19,11 +19,17 @@ from training_jobs.common.args import apply_preset
 
 
 def apply_tiny(preset: Mapping[str, Any], *args: object) -> None:
-    """Apply a job's tiny preset, on one CPU thread: a model this small gains nothing from more,
-    and on a busy laptop two spinning OpenMP threads can make it ten times slower."""
+    """Apply a job's tiny preset to its parsed flags, and run on one CPU thread."""
+    apply_preset(preset, *args)
+    one_thread()
+
+
+def one_thread() -> None:
+    """Run a tiny job on one CPU thread: a model this small gains nothing from more, and on a busy
+    laptop two spinning OpenMP threads can make it ten times slower. (The trl jobs' tiny presets
+    are parser defaults, see `common.trainer.make_trainer_parser`; this is the rest of them.)"""
     import torch
 
-    apply_preset(preset, *args)
     torch.set_num_threads(1)
 
 

@@ -16,6 +16,8 @@ On SageMaker the export comes from the channel `export` and the Markdown from th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import json
 import logging
 from dataclasses import dataclass, field
@@ -130,7 +132,8 @@ def tiny_datasets(root: Path) -> Path:
     return directory
 
 
-def make_parser(prog: str | None = None) -> TrlParser:
+def make_parser(prog: str | None = None, argv: Sequence[str] = ()) -> TrlParser:
+    """The job's flags (`argv` is unused: its `--tiny` preset is applied in `main`)."""
     return make_job_parser(prog, __doc__, DataArguments)
 
 

@@ -21,13 +21,14 @@ from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
-import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
     get_model_state_dict,
     get_state_dict,
     set_state_dict,
 )
+from torch.distributed.checkpoint.state_dict_loader import load as dcp_load
+from torch.distributed.checkpoint.state_dict_saver import save as dcp_save
 from torch.distributed.fsdp import FSDPModule, fully_shard
 from torch.nn.parallel import DistributedDataParallel
 
@@ -148,7 +149,7 @@ def save_checkpoint(directory: Path, step: int, state: TrainState, runtime: Runt
         # Removed rather than written over: torch warns that dcp.save will stop overwriting.
         shutil.rmtree(path)
     runtime.barrier()
-    dcp.save({"train": state}, checkpoint_id=str(path))
+    dcp_save({"train": state}, checkpoint_id=str(path))
     runtime.barrier()
     if runtime.is_main:
         (path / STATE_FILE).write_text(json.dumps({"step": step}), encoding="utf-8")
@@ -161,7 +162,7 @@ def save_checkpoint(directory: Path, step: int, state: TrainState, runtime: Runt
 
 def load_checkpoint(path: Path, state: TrainState) -> int:
     """Restore `state` in place from a checkpoint; returns its step."""
-    dcp.load({"train": state}, checkpoint_id=str(path))
+    dcp_load({"train": state}, checkpoint_id=str(path))
     return int(json.loads((path / STATE_FILE).read_text(encoding="utf-8"))["step"])
 
 

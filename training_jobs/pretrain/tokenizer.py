@@ -32,7 +32,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
         show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer)
-    fast = PreTrainedTokenizerFast(
+    fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call, unused-ignore]  # transformers: untyped **kwargs
         tokenizer_object=tokenizer, bos_token=END_OF_TEXT, eos_token=IM_END, pad_token=PAD
     )
     fast.chat_template = CHAT_TEMPLATE

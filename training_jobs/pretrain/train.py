@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -377,7 +378,8 @@ def _export(
     logger.info("wrote %s: eval perplexity %.2f", output_dir, metrics["eval_perplexity"])
 
 
-def make_parser(prog: str | None = None) -> TrlParser:
+def make_parser(prog: str | None = None, argv: Sequence[str] = ()) -> TrlParser:
+    """The job's flags (`argv` is unused: its `--tiny` preset is applied in `main`)."""
     return make_job_parser(prog, __doc__, PretrainArguments)
 
 

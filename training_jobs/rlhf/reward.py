@@ -17,50 +17,53 @@ On SageMaker the model comes from the channel `model` and the pairs from the cha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training_jobs.common.args import make_job_parser, run_job
-from training_jobs.common.tiny import apply_tiny
+from training_jobs.common.args import parse_job_args, run_job
 from training_jobs.common.trainer import TINY_TRAINER, TrainerJobArguments
 
 if TYPE_CHECKING:
     from trl.scripts.utils import TrlParser
+    from trl.trainer.model_config import ModelConfig
+    from trl.trainer.reward_config import RewardConfig
+
+#: Where this job differs from trl's reward defaults.
+DEFAULTS: dict[str, Any] = {"learning_rate": 1e-5}
+
+TINY: dict[str, Any] = {**TINY_TRAINER, "max_length": 128, "learning_rate": 1e-3}
 
 
-@dataclass
-class RewardArguments(TrainerJobArguments):
-    learning_rate: float = field(default=1e-5, metadata={"help": "Peak learning rate (cosine schedule)."})
-
-
-TINY: dict[str, Any] = {**TINY_TRAINER, "learning_rate": 1e-3}
-
-
-def main(args: RewardArguments) -> dict[str, Any]:
+def main(args: TrainerJobArguments, config: RewardConfig, model_args: ModelConfig) -> dict[str, Any]:
     """Train, measure pairwise accuracy on held-out pairs, save; returns the metrics (empty on the
     other ranks of a torchrun job)."""
     from datasets import Dataset
-    from trl import RewardConfig, RewardTrainer
+    from trl.trainer.reward_trainer import RewardTrainer
 
     from training_jobs.common.models import save_for_serving, write_report
+    from training_jobs.common.sagemaker import InputError
+    from training_jobs.common.tiny import one_thread
     from training_jobs.common.trainer import (
         is_main_process,
         last_checkpoint,
         prepare_preference_job,
         trained_model,
-        trl_config_kwargs,
     )
     from training_jobs.data.build import tiny_datasets
     from training_jobs.pretrain.train import tiny_base_model
 
     if args.tiny:
-        apply_tiny(TINY, args)
-    job = prepare_preference_job(args, "reward", tiny_model=tiny_base_model, tiny_datasets=tiny_datasets)
+        one_thread()
+    if model_args.use_peft:
+        raise InputError("--use_peft: the reward job trains every weight (its head is new)")
+    job = prepare_preference_job(
+        args, config, model_args, tiny_model=tiny_base_model, tiny_datasets=tiny_datasets
+    )
     paths, tokenizer = job.paths, job.tokenizer
     trainer = RewardTrainer(
         model=str(paths.model),
-        args=RewardConfig(max_length=args.max_length, **trl_config_kwargs(args, paths.checkpoint_dir)),
+        args=config,
         train_dataset=Dataset.from_list(job.train_rows),
         eval_dataset=Dataset.from_list(job.eval_rows),
         processing_class=tokenizer,
@@ -91,19 +94,27 @@ def tiny_reward_model(root: Path) -> Path:
 
     directory = root / "reward"
     if not (directory / "config.json").is_file():
-        main(
-            RewardArguments(
-                output_dir=str(directory),
-                model_name_or_path=str(tiny_base_model(root)),
-                data_dir=str(tiny_datasets(root) / "preference"),
-                tiny=True,
-            )
-        )
+        argv = [
+            "--tiny",
+            "--output_dir",
+            str(directory),
+            "--model_name_or_path",
+            str(tiny_base_model(root)),
+            "--data_dir",
+            str(tiny_datasets(root) / "preference"),
+        ]
+        main(*parse_job_args(make_parser(None, argv), argv))
     return directory
 
 
-def make_parser(prog: str | None = None) -> TrlParser:
-    return make_job_parser(prog, __doc__, RewardArguments)
+def make_parser(prog: str | None = None, argv: Sequence[str] = ()) -> TrlParser:
+    from trl.trainer.reward_config import RewardConfig
+
+    from training_jobs.common.trainer import make_trainer_parser
+
+    return make_trainer_parser(
+        prog, __doc__, argv, "reward", TrainerJobArguments, RewardConfig, DEFAULTS, TINY
+    )
 
 
 def cli(argv: list[str] | None = None, prog: str | None = None) -> int:
