@@ -64,14 +64,18 @@ CheckedText = Annotated[
     Field(min_length=1, max_length=20000, json_schema_extra={"pattern": _NO_NUL}),
     AfterValidator(_storable),
 ]
+#: The characters `str.strip` removes, spelled out: a schema's `\\s` is ECMA-262's, which leaves
+#: out \x1c-\x1f and \x85 (Python strips them) and adds \ufeff (Python keeps it).
+_PY_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 #: A question or search text: 1 to MAX_QUESTION_CHARS characters, not only white space. The
-#: pattern documents the two validators for clients (Python's `\\s` is what `str.strip` removes).
+#: pattern documents the two validators for clients.
+QUESTION_PATTERN = rf"^[^\x00]*[^{_PY_WHITESPACE}\x00][^\x00]*$"
 Question = Annotated[
     str,
     Field(
         min_length=1,
         max_length=MAX_QUESTION_CHARS,
-        json_schema_extra={"pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
+        json_schema_extra={"pattern": QUESTION_PATTERN},
     ),
     AfterValidator(_storable),
     AfterValidator(_not_blank),

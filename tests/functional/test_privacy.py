@@ -87,7 +87,7 @@ def test_pii_goes_through_every_door_and_is_found_nowhere(  # noqa: PLR0917 - py
         422,
     )
     erased = client.delete(f"/v1/users/{quote(PII[kind], safe='')}/data")
-    assert erased.status_code in {200, 422}, erased.text  # a value the user id pattern refuses is a 422
+    assert erased.status_code == 200, erased.text  # any stored user id can be erased
     from functions.observability import metrics
 
     metrics.flush_metrics(raise_on_empty_metrics=False)

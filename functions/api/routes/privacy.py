@@ -14,7 +14,8 @@ from functions.privacy.erasure import Requester
 
 router = APIRouter(tags=["privacy"])
 
-UserIdParameter = Annotated[str, PathParameter(min_length=1, max_length=128, pattern=r"^[\w.:@+-]+$")]
+#: Any user id the other routes store (1-128 characters, no NUL), so every user can be erased.
+UserIdParameter = Annotated[str, PathParameter(min_length=1, max_length=128, pattern=r"^[^\x00]+$")]
 
 
 def requester(user_id: str, who: Caller) -> Requester:
