@@ -43,6 +43,12 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
+        """The configured embedder, remembering recent query vectors (`MemoizingEmbedder`)."""
+        from functions.rag.embedders import MemoizingEmbedder
+
+        return MemoizingEmbedder(self._model_embedder())
+
+    def _model_embedder(self) -> Embedder:
         settings = self.settings
         if settings.embedder is EmbedderKind.BEDROCK:
             from functions.rag.aws_embedders import BedrockEmbedder

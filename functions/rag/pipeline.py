@@ -218,9 +218,8 @@ class AnswerPipeline:
         the earlier answer did not help, an implicit thumbs-down for the training data."""
         if previous is None:
             return None
-        embedder = self.retriever.embedder
-        vectors = embedder.embed_documents([question, previous.question])
-        similarity = cosine(vectors[0], vectors[1])
+        embedder = self.retriever.embedder  # query vectors: retrieval has just embedded both texts
+        similarity = cosine(embedder.embed_query(question), embedder.embed_query(previous.question))
         return previous.message_id if similarity >= self.rephrase_similarity else None
 
     def _finish(
