@@ -8,7 +8,7 @@ sentence is mostly supported. Citation markers like `[2]` are ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from functions.guardrails.base import CheckContext, Finding, Span
 from functions.text import content_terms
@@ -25,18 +25,21 @@ def sentence_support(sentence: str, source_terms: set[str]) -> float | None:
     return sum(term in source_terms for term in terms) / len(terms)
 
 
+def _supported_sentences(answer: str, sources: Sequence[str]) -> Iterator[tuple[re.Match[str], float]]:
+    """Each answer sentence with content words, and its support in the sources."""
+    source_terms = {term for source in sources for term in content_terms(source)}
+    for match in _SENTENCE.finditer(answer):
+        support = sentence_support(match.group(0), source_terms)
+        if support is not None:
+            yield match, support
+
+
 def groundedness(answer: str, sources: Sequence[str]) -> float:
     """The weakest answer sentence's support in the sources, in [0, 1] (1.0 for an answer with
     no content words; 0.0 when there are no sources to support anything)."""
     if not sources:
         return 0.0
-    source_terms = {term for source in sources for term in content_terms(source)}
-    supports = [
-        support
-        for match in _SENTENCE.finditer(answer)
-        if (support := sentence_support(match.group(0), source_terms)) is not None
-    ]
-    return min(supports, default=1.0)
+    return min((support for _, support in _supported_sentences(answer, sources)), default=1.0)
 
 
 class GroundingDetector:
@@ -50,13 +53,9 @@ class GroundingDetector:
     def detect(self, text: str, context: CheckContext) -> Finding | None:
         if not context.sources:
             return None
-        source_terms = {term for source in context.sources for term in content_terms(source)}
         weak: list[Span] = []
         worst = 1.0
-        for match in _SENTENCE.finditer(text):
-            support = sentence_support(match.group(0), source_terms)
-            if support is None:
-                continue
+        for match, support in _supported_sentences(text, context.sources):
             worst = min(worst, support)
             if support < self.min_support:
                 weak.append(Span(match.start(), match.end(), "UNSUPPORTED"))
