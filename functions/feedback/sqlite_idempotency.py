@@ -10,7 +10,6 @@ arriving after it returns the first receipt.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from functions.feedback.sqlite_store import translated_errors
+from functions.feedback.sqlite_store import open_database, translated_errors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -59,12 +58,8 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
         self._lock = threading.Lock()
         with translated_errors():  # a locked file is a 503 here too; the record operations'
             # failures reach the caller through Powertools as IdempotencyPersistenceLayerError
-            self._connection = sqlite3.connect(
-                path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
-            )
-            self._connection.row_factory = sqlite3.Row
+            self._connection = open_database(Path(path), busy_timeout)
             with self._lock:
-                self._connection.execute("PRAGMA journal_mode=WAL")
                 self._connection.execute(_SCHEMA)
 
     def close(self) -> None:

@@ -96,16 +96,10 @@ class SQLiteStore:
     def __init__(self, path: Path, pseudonymiser: Pseudonymiser, busy_timeout: float = 1.0) -> None:
         self._pseudonymise = pseudonymiser
         self.path = Path(path)
-        if str(path) != ":memory:":
-            private_file(self.path)
         self._lock = threading.Lock()
         with translated_errors():
-            self._connection = sqlite3.connect(
-                self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
-            )
-            self._connection.row_factory = sqlite3.Row
+            self._connection = open_database(self.path, busy_timeout)
             with self._lock:
-                self._connection.execute("PRAGMA journal_mode=WAL")
                 self._connection.execute("PRAGMA foreign_keys=ON")
                 self._connection.executescript(_SCHEMA)
 
@@ -354,11 +348,28 @@ def _owned(row: sqlite3.Row | None, user_id: str | None) -> MessageRecord | None
     return message if message is not None and belongs_to(message, user_id) else None
 
 
+def open_database(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A connection to the SQLite file every local store shares (created private, WAL, rows by
+    name), whoever opens it first; the caller translates its errors."""
+    if str(path) != ":memory:":
+        private_file(path)
+    connection = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode=WAL")
+    return connection
+
+
 def private_file(path: Path) -> None:
     """Create `path` (and its folder) readable by its owner only, whatever the umask; tighten a file
     an older version created world-readable. SQLite gives its -wal and -shm files the database's mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Never open (and close) a file a connection of this process may hold: closing any
+        # descriptor of a file drops the process's POSIX locks on it, which SQLite relies on.
+        os.chmod(path, 0o600)
+        return
     try:
         os.fchmod(descriptor, 0o600)
     finally:
