@@ -30,7 +30,7 @@ def run(options: Options) -> str:
     from functions.guardrails.config import load_policy
     from functions.guardrails.evaluation import evaluate_all
     from functions.guardrails.factory import embedded_policy
-    from functions.rag.minilm import MiniLMEmbedder
+    from functions.rag.embeddings.minilm import MiniLMEmbedder
 
     if not (options.datasets / "prompt_injection").is_dir():
         raise SkipSection(f"shared data sets not found in {options.datasets}: pass --datasets")

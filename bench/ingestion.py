@@ -28,7 +28,7 @@ from bench.common import (
     quiet_runtime,
 )
 from bench.scifact import load_scifact
-from functions.rag.embedders import Embedder
+from functions.rag.embeddings.ports import Embedder
 from functions.settings import Settings
 
 

@@ -40,9 +40,9 @@ from bench.common import (
 )
 from bench.scifact import corpus_vectors, load_scifact
 from functions.rag.documents import Chunk, ScoredChunk
-from functions.rag.embedded_store import EmbeddedVectorStore
-from functions.rag.minilm import MiniLMEmbedder
+from functions.rag.embeddings.minilm import MiniLMEmbedder
 from functions.rag.prompts import format_sources, grounded_answer_prompt
+from functions.rag.stores.embedded import EmbeddedVectorStore
 from functions.services import Services
 from functions.settings import Settings
 
@@ -53,7 +53,7 @@ WORD_KEEP = 0.9
 VECTOR_NOISE = 0.016
 WARM_UP = 5
 #: The warm-up asks texts outside the timed set: the shipped embedder remembers recent query
-#: vectors (functions.rag.embedders.MemoizingEmbedder), so a timed repeat would skip the model.
+#: vectors (functions.rag.embeddings.ports.MemoizingEmbedder), so a timed repeat would skip the model.
 WARM_UP_QUERIES = tuple(f"warm-up question number {n} about cells" for n in range(WARM_UP))
 
 
@@ -149,7 +149,7 @@ def _baseline(chunks: list[Chunk], vectors: np.ndarray) -> tuple[Callable[[str],
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
-    from functions.rag.extractive import ExtractiveChatModel
+    from functions.rag.chat_models.extractive import ExtractiveChatModel
 
     settings = Settings()
     embeddings = MiniLMEmbeddings(MiniLMEmbedder())

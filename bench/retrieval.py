@@ -30,9 +30,9 @@ from bench.common import (
 from bench.scifact import SciFact, corpus_vectors, load_scifact, query_vectors
 from functions.evaluation import EvaluationReport, evaluate, load_questions
 from functions.rag.documents import ScoredChunk, SearchQuery
-from functions.rag.embedded_store import EmbeddedVectorStore
-from functions.rag.embedders import Embedder, Vector, Vectors
-from functions.rag.minilm import MiniLMEmbedder
+from functions.rag.embeddings.minilm import MiniLMEmbedder
+from functions.rag.embeddings.ports import Embedder, Vector, Vectors
+from functions.rag.stores.embedded import EmbeddedVectorStore
 from functions.services import Services
 from functions.settings import Settings
 

@@ -20,7 +20,7 @@ import numpy as np
 from bench.common import progress
 from functions.ingest.pipeline import embedding_text
 from functions.rag.documents import Chunk
-from functions.rag.minilm import MiniLMEmbedder, local_model_path
+from functions.rag.embeddings.minilm import MiniLMEmbedder, local_model_path
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,13 @@ if TYPE_CHECKING:
     from functions.ingest.pipeline import Ingestor
     from functions.limits.quota import FixedWindowLimiter
     from functions.privacy.erasure import Eraser
-    from functions.rag.embedded_store import IndexHealth
-    from functions.rag.embedders import Embedder
+    from functions.rag.embeddings.ports import Embedder
     from functions.rag.followups import FollowUpResolver
     from functions.rag.pipeline import AnswerPipeline
     from functions.rag.rerankers import Reranker
     from functions.rag.retriever import Retriever
-    from functions.rag.vectorstore import VectorStore
+    from functions.rag.stores.embedded import IndexHealth
+    from functions.rag.stores.ports import VectorStore
 
 
 class Services:
@@ -44,22 +44,22 @@ class Services:
     @cached_property
     def embedder(self) -> Embedder:
         """The configured embedder, remembering recent query vectors (`MemoizingEmbedder`)."""
-        from functions.rag.embedders import MemoizingEmbedder
+        from functions.rag.embeddings.ports import MemoizingEmbedder
 
         return MemoizingEmbedder(self._model_embedder())
 
     def _model_embedder(self) -> Embedder:
         settings = self.settings
         if settings.embedder is EmbedderKind.BEDROCK:
-            from functions.rag.aws_embedders import BedrockEmbedder
+            from functions.rag.embeddings.aws import BedrockEmbedder
 
             return BedrockEmbedder(settings.embedding_model_id, settings.embedding_dimension)
         if settings.embedder is EmbedderKind.SAGEMAKER:
-            from functions.rag.aws_embedders import SageMakerEmbedder
+            from functions.rag.embeddings.aws import SageMakerEmbedder
 
             assert settings.embedding_endpoint_name is not None  # enforced by Settings
             return SageMakerEmbedder(settings.embedding_endpoint_name, settings.embedding_dimension)
-        from functions.rag.minilm import MiniLMEmbedder
+        from functions.rag.embeddings.minilm import MiniLMEmbedder
 
         return MiniLMEmbedder()
 
@@ -67,7 +67,7 @@ class Services:
     def vector_store(self) -> VectorStore:
         settings = self.settings
         if settings.vector_store is VectorStoreKind.OPENSEARCH:
-            from functions.rag.opensearch_store import OpenSearchVectorStore
+            from functions.rag.stores.opensearch import OpenSearchVectorStore
 
             assert settings.opensearch_endpoint is not None  # enforced by Settings
             return OpenSearchVectorStore.for_endpoint(
@@ -76,7 +76,7 @@ class Services:
                 settings.embedding_dimension,
                 space_type=settings.opensearch_space_type,
             )
-        from functions.rag.embedded_store import EmbeddedVectorStore
+        from functions.rag.stores.embedded import EmbeddedVectorStore
 
         return EmbeddedVectorStore(settings.index_dir, settings.embedding_dimension)
 
@@ -85,7 +85,7 @@ class Services:
         None for OpenSearch, whose health the domain's own alarms watch."""
         if self.settings.vector_store is not VectorStoreKind.EMBEDDED:
             return None
-        from functions.rag.embedded_store import EmbeddedVectorStore
+        from functions.rag.stores.embedded import EmbeddedVectorStore
 
         store = self.vector_store
         return store.health() if isinstance(store, EmbeddedVectorStore) else None
@@ -133,26 +133,26 @@ class Services:
         settings = self.settings
         kind = settings.chat_model
         if kind is ChatModelKind.BEDROCK:
-            from functions.rag.aws_chat_models import BedrockConverseChatModel
+            from functions.rag.chat_models.aws import BedrockConverseChatModel
 
             return BedrockConverseChatModel(
                 model_id=settings.chat_model_id, max_tokens=settings.max_new_tokens
             )
         if kind is ChatModelKind.SAGEMAKER:
-            from functions.rag.aws_chat_models import SageMakerChatModel
+            from functions.rag.chat_models.aws import SageMakerChatModel
 
             assert settings.chat_endpoint_name is not None  # enforced by Settings
             return SageMakerChatModel(
                 endpoint_name=settings.chat_endpoint_name, max_tokens=settings.max_new_tokens
             )
         if kind is ChatModelKind.LOCAL_CHECKPOINT:
-            from functions.rag.local_checkpoint import LocalCheckpointChatModel
+            from functions.rag.chat_models.local_checkpoint import LocalCheckpointChatModel
 
             assert settings.checkpoint_dir is not None  # enforced by Settings
             return LocalCheckpointChatModel(
                 checkpoint_dir=settings.checkpoint_dir, max_new_tokens=settings.max_new_tokens
             )
-        from functions.rag.extractive import ExtractiveChatModel
+        from functions.rag.chat_models.extractive import ExtractiveChatModel
 
         weight = settings.answer_semantic_weight
         return ExtractiveChatModel(

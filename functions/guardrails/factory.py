@@ -11,7 +11,7 @@ from functions.guardrails.config import DEFAULT_POLICY_PATH, PolicyFile, load_po
 from functions.guardrails.policy import GuardrailPolicy, Guardrails
 
 if TYPE_CHECKING:
-    from functions.rag.embedders import Embedder
+    from functions.rag.embeddings.ports import Embedder
     from functions.settings import Settings
 
 

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from functions.guardrails.base import CheckContext, Finding, Span
 from functions.guardrails.config import DeniedTopic
-from functions.rag.embedders import Embedder, Vector, cosine
+from functions.rag.embeddings.ports import Embedder, Vector, cosine
 
 MIN_SIMILARITY = 0.45  # below this a question resembles no denied topic at all (MiniLM cosine)
 MARGIN = 0.1  # how much closer to a denied topic than to the scope a question must be

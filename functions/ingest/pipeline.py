@@ -23,8 +23,8 @@ from functions.ingest.cleaning import clean_text
 from functions.ingest.loaders import SUPPORTED_SUFFIXES, load_document
 from functions.observability import logger
 from functions.rag.documents import Chunk, make_chunk_id
-from functions.rag.embedders import Embedder
-from functions.rag.vectorstore import VectorStore
+from functions.rag.embeddings.ports import Embedder
+from functions.rag.stores.ports import VectorStore
 
 
 @dataclass(frozen=True)

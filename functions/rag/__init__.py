@@ -1,1 +1,2 @@
-"""Retrieval-augmented generation: embedders, vector stores, retrieval, prompts, chat models."""
+"""Retrieval-augmented generation: the query use case (retrieval, follow-ups, prompts, streaming)
+over three model-layer subpackages: `embeddings`, `stores` and `chat_models`."""

@@ -84,7 +84,7 @@ class SearchQuery:
     """One hybrid search: the text for BM25, its embedding for k-NN, and exact-match filters."""
 
     text: str
-    vector: Any  # the query embedding (functions.rag.embedders.Vector), L2-normalised
+    vector: Any  # the query embedding (functions.rag.embeddings.ports.Vector), L2-normalised
     k: int
     filters: Mapping[str, str] = field(default_factory=dict)
     candidate_pool: int = 50

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from functions.feedback.records import MessageRecord
-from functions.rag.embedders import Embedder, cosine
+from functions.rag.embeddings.ports import Embedder, cosine
 from functions.text import STOPWORDS, content_terms, words
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from functions.guardrails.placeholders import ConversationPlaceholders
 from functions.guardrails.policy import GuardrailResult, Guardrails
 from functions.observability import logger, metrics, tracer
 from functions.rag.documents import ScoredChunk
-from functions.rag.embedders import cosine
+from functions.rag.embeddings.ports import cosine
 from functions.rag.followups import FollowUpResolver, Resolution
 from functions.rag.prompts import FALLBACK_ANSWER, format_sources, grounded_answer_prompt, says_not_in_sources
 from functions.rag.retriever import Retriever

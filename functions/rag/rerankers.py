@@ -4,7 +4,7 @@ with a reranker the retriever orders the hits by its scores and the confidence g
 
 Adapter: Amazon Bedrock Rerank (`bedrock-agent-runtime` `Rerank`, for example
 `arn:aws:bedrock:<region>::foundation-model/amazon.rerank-v1:0` or `cohere.rerank-v3-5:0`), on
-boto3 for the reason given in `functions.rag.aws_chat_models`.
+boto3 for the reason given in `functions.rag.chat_models.aws`.
 """
 
 from __future__ import annotations

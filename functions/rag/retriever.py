@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 
 from functions.errors import InvalidRequestError
 from functions.rag.documents import ScoredChunk, SearchQuery
-from functions.rag.embedders import Embedder, Vector
+from functions.rag.embeddings.ports import Embedder, Vector
 from functions.rag.rerankers import Reranker
-from functions.rag.vectorstore import VectorStore
+from functions.rag.stores.ports import VectorStore
 
 
 @dataclass(frozen=True)

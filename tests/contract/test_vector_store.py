@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from functions.rag.documents import Chunk, SearchQuery, make_chunk_id
-from functions.rag.embedded_store import EmbeddedVectorStore
-from functions.rag.opensearch_store import OpenSearchVectorStore
-from functions.rag.vectorstore import VectorStore
+from functions.rag.stores.embedded import EmbeddedVectorStore
+from functions.rag.stores.opensearch import OpenSearchVectorStore
+from functions.rag.stores.ports import VectorStore
 from tests.fake_opensearch import FakeCluster, FakeConnection
 from tests.fakes import HashingEmbedder
 

@@ -21,7 +21,7 @@ from moto import mock_aws
 from functions import aws
 from functions.contract import DynamoDBLayout, EnvVar
 from functions.feedback.pseudonyms import pseudonymise
-from functions.rag.extractive import ExtractiveChatModel
+from functions.rag.chat_models.extractive import ExtractiveChatModel
 from functions.settings import get_settings
 from tests.dynamodb_tables import create_store_tables
 from tests.fake_opensearch import FakeCluster, FakeConnection, timeout
@@ -193,7 +193,7 @@ def cloud() -> Iterator[dict[str, Any]]:
         for name in ("query", "retrieval", "guardrails", "feedback", "privacy", "stats", "ingest", "export"):
             module = importlib.reload(importlib.import_module(f"functions.handlers.{name}"))
             handlers[name] = module.handler
-        from functions.rag.opensearch_store import OpenSearchVectorStore
+        from functions.rag.stores.opensearch import OpenSearchVectorStore
 
         OpenSearchVectorStore.for_endpoint(
             "https://search-genai.eu-west-1.es.amazonaws.com", "chunks", 256

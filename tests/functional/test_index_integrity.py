@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from functions.api.app import all_routers, create_app
 from functions.cli import main
-from functions.rag import embedded_store
+from functions.rag.stores import embedded as embedded_store
 from functions.services import Services
 from tests.conftest import MINI_KB, make_services, make_settings
 

@@ -12,7 +12,7 @@ from functions.errors import IngestError
 from functions.ingest.chunking import Chunker
 from functions.ingest.pipeline import Ingestor
 from functions.rag.documents import SearchQuery
-from functions.rag.embedded_store import EmbeddedVectorStore
+from functions.rag.stores.embedded import EmbeddedVectorStore
 from tests.conftest import MINI_KB
 from tests.fakes import FailingEmbedder, HashingEmbedder
 

@@ -51,7 +51,7 @@ def test_a_final_model_answers_a_chat_message(model_dir: Path) -> None:
 def test_the_local_checkpoint_chat_model_serves_it(model_dir: Path) -> None:
     from langchain_core.messages import HumanMessage
 
-    from functions.rag.local_checkpoint import LocalCheckpointChatModel
+    from functions.rag.chat_models.local_checkpoint import LocalCheckpointChatModel
 
     chat = LocalCheckpointChatModel(checkpoint_dir=model_dir, max_new_tokens=4)
     reply = chat.invoke([HumanMessage("How do I return an item?")])
@@ -63,7 +63,7 @@ def test_a_prompt_longer_than_the_context_window_is_cut_to_fit(pretrained: Path)
     from langchain_core.messages import HumanMessage
     from transformers import AutoConfig
 
-    from functions.rag.local_checkpoint import LocalCheckpointChatModel
+    from functions.rag.chat_models.local_checkpoint import LocalCheckpointChatModel
 
     window = AutoConfig.from_pretrained(pretrained).max_position_embeddings
     chat = LocalCheckpointChatModel(checkpoint_dir=pretrained, max_new_tokens=4 * window)
@@ -78,7 +78,7 @@ def test_a_prompt_longer_than_the_context_window_is_cut_to_fit(pretrained: Path)
 def test_shortening_keeps_the_instructions_and_the_question() -> None:
     import torch
 
-    from functions.rag.local_checkpoint import keep_head_and_tail
+    from functions.rag.chat_models.local_checkpoint import keep_head_and_tail
 
     tokens = torch.arange(100).unsqueeze(0)
     assert keep_head_and_tail(tokens, 8).tolist() == [[0, 1, 2, 3, 4, 5, 98, 99]]

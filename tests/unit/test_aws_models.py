@@ -16,8 +16,8 @@ from botocore.validate import validate_parameters
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from functions.errors import DependencyUnavailableError
-from functions.rag.aws_chat_models import BedrockConverseChatModel, SageMakerChatModel
-from functions.rag.aws_embedders import BedrockEmbedder, SageMakerEmbedder
+from functions.rag.chat_models.aws import BedrockConverseChatModel, SageMakerChatModel
+from functions.rag.embeddings.aws import BedrockEmbedder, SageMakerEmbedder
 
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
 

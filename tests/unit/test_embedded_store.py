@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from functions.rag.documents import Chunk, SearchQuery, make_chunk_id
-from functions.rag.embedded_store import EmbeddedVectorStore, IndexCorruptError
+from functions.rag.stores.embedded import EmbeddedVectorStore, IndexCorruptError
 from tests.fakes import HashingEmbedder
 
 EMBEDDER = HashingEmbedder()

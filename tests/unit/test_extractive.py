@@ -1,7 +1,7 @@
 from langchain_core.messages import HumanMessage
 
+from functions.rag.chat_models.extractive import ExtractiveChatModel
 from functions.rag.documents import Chunk, ScoredChunk
-from functions.rag.extractive import ExtractiveChatModel
 from functions.rag.prompts import FALLBACK_ANSWER, format_sources, grounded_answer_prompt, parse_prompt
 
 

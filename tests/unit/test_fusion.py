@@ -1,6 +1,6 @@
 import pytest
 
-from functions.rag.fusion import fuse_scores, min_max_normalise
+from functions.rag.stores.fusion import fuse_scores, min_max_normalise
 
 
 def test_min_max_scales_to_unit_interval() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from functions.rag.embedders import MemoizingEmbedder
+from functions.rag.embeddings.ports import MemoizingEmbedder
 from tests.conftest import MINI_KB, make_services, make_settings
 from tests.fakes import HashingEmbedder
 

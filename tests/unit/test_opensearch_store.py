@@ -10,7 +10,7 @@ from opensearchpy import OpenSearch
 from functions.contract import SpaceType, knn_index_body
 from functions.errors import DependencyUnavailableError, IngestError
 from functions.rag.documents import Chunk, SearchQuery
-from functions.rag.opensearch_store import OpenSearchVectorStore, filter_clauses, knn_score_to_cosine
+from functions.rag.stores.opensearch import OpenSearchVectorStore, filter_clauses, knn_score_to_cosine
 from tests.fake_opensearch import FakeCluster, FakeConnection, timeout
 
 INDEX = "chunks"

@@ -30,7 +30,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from functions.rag.embedders import cosine
+from functions.rag.embeddings.ports import cosine
 from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
 from functions.rag.streaming import sentences_of
 from functions.text import content_terms, split_sentences, words
@@ -104,7 +104,7 @@ class ExtractiveChatModel(BaseChatModel):
     question, which finds the answer to a question worded unlike the source."""
 
     max_sentences: int = 3
-    embedder: Any = None  # functions.rag.embedders.Embedder; Any keeps pydantic out of the port
+    embedder: Any = None  # functions.rag.embeddings.ports.Embedder; Any keeps pydantic out of the port
     semantic_weight: float = 0.5
 
     @property

@@ -21,8 +21,8 @@ from functions.contract import SpaceType, knn_index_body
 from functions.errors import DependencyUnavailableError, IngestError
 from functions.observability import logger
 from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
-from functions.rag.embedders import Vectors, cosine
-from functions.rag.fusion import fuse_scores
+from functions.rag.embeddings.ports import Vectors, cosine
+from functions.rag.stores.fusion import fuse_scores
 
 #: Chunk attributes stored as keyword fields (title and section are analysed text with a keyword
 #: sub-field); any other filter name is a key of the `metadata` flat object.

@@ -1,5 +1,5 @@
-"""The Embedder port. Adapters: MiniLM on the local CPU (`functions.rag.minilm`), Amazon Bedrock
-and SageMaker endpoints (`functions.rag.aws_embedders`).
+"""The Embedder port. Adapters: MiniLM on the local CPU (`functions.rag.embeddings.minilm`), Amazon Bedrock
+and SageMaker endpoints (`functions.rag.embeddings.aws`).
 
 Vectors are L2-normalised. The local model returns a float32 numpy array; the AWS adapters return
 lists of floats, so numpy (66 MB for arm64) stays out of the Lambda bundle. Both index and iterate

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
-from functions.rag.embedders import Vectors
+from functions.rag.embeddings.ports import Vectors
 
 
 class VectorStore(Protocol):

@@ -34,7 +34,7 @@ import numpy as np
 
 from functions.errors import DependencyUnavailableError
 from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
-from functions.rag.fusion import fuse_scores
+from functions.rag.stores.fusion import fuse_scores
 
 _CURRENT = "CURRENT"
 _MANIFEST = "manifest.json"
