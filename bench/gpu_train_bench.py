@@ -136,13 +136,13 @@ def bench_lora(shape: Shape, device: torch.device, steps: int, quantized: bool) 
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     torch.manual_seed(0)
     if quantized:  # QLoRA: the same weights, stored in 4-bit NF4 when loaded, as the jobs load them
-        quantization = BitsAndBytesConfig(
+        quantization = BitsAndBytesConfig(  # type: ignore[no-untyped-call, unused-ignore]  # transformers: untyped
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype,
         )
-        full = AutoModelForCausalLM.from_config(shape.config(), dtype=dtype)
+        full = AutoModelForCausalLM.from_config(shape.config(), dtype=dtype)  # type: ignore[no-untyped-call, unused-ignore]  # transformers: untyped
         parameters = sum(p.numel() for p in full.parameters())
         with tempfile.TemporaryDirectory() as saved:
             full.save_pretrained(saved)
@@ -152,7 +152,7 @@ def bench_lora(shape: Shape, device: torch.device, steps: int, quantized: bool) 
             )
     else:
         with device:
-            base = AutoModelForCausalLM.from_config(shape.config(), dtype=dtype)
+            base = AutoModelForCausalLM.from_config(shape.config(), dtype=dtype)  # type: ignore[no-untyped-call, unused-ignore]  # transformers: untyped
         parameters = sum(p.numel() for p in base.parameters())
     adapter = get_peft_config(ModelConfig(**LORA_DEFAULTS, lora_r=16, lora_alpha=32))
     assert adapter is not None  # LORA_DEFAULTS turns use_peft on

@@ -68,7 +68,8 @@ def cached_embeddings(
     """`embedder.embed_documents(texts)`, read from the cache when this model embedded these texts."""
     path = cache_dir / f"{name}-{cache_key(model_id(), texts)}.npy"
     if path.is_file():
-        return np.load(path)
+        cached: np.ndarray = np.load(path)
+        return cached
     progress(f"embedding {len(texts)} {name} texts, cached afterwards in {path}")
     started = time.perf_counter()
     vectors = embedder.embed_documents(list(texts))

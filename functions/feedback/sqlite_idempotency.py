@@ -54,7 +54,7 @@ class SQLitePersistenceLayer(BasePersistenceLayer):
     """Idempotency records in an `idempotency` table of the SQLite file at `path`."""
 
     def __init__(self, path: Path, busy_timeout: float = 1.0) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]  # Powertools: untyped
         self._lock = threading.Lock()
         with translated_errors():  # a locked file is a 503 here too; the record operations'
             # failures reach the caller through Powertools as IdempotencyPersistenceLayerError

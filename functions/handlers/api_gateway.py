@@ -34,4 +34,4 @@ def lambda_handler_for(router: APIRouter) -> LambdaHandler:
         response: dict[str, Any] = asgi(event, cast(Any, context))  # Mangum types its own context
         return response
 
-    return handler
+    return cast(LambdaHandler, handler)  # the Powertools decorators are untyped

@@ -239,4 +239,5 @@ def _progress(files: list[SourceFile], show: bool) -> Iterable[SourceFile]:
         return files
     from tqdm import tqdm
 
-    return tqdm(files, desc="ingesting", unit="file")
+    shown: Iterable[SourceFile] = tqdm(files, desc="ingesting", unit="file")
+    return shown

@@ -47,7 +47,7 @@ class MiniLMEmbedder:
             from transformers import AutoModel, AutoTokenizer
             from transformers.utils import logging as transformers_logging
 
-            transformers_logging.disable_progress_bar()
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call, unused-ignore]  # transformers: untyped
             path = self._model_path or local_model_path()
             self._tokenizer = AutoTokenizer.from_pretrained(str(path))
             self._model = AutoModel.from_pretrained(str(path)).eval()
@@ -63,7 +63,8 @@ class MiniLMEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         self.load()
-        return self._encode([text])[0]
+        vector: np.ndarray = self._encode([text])[0]
+        return vector
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         import torch
