@@ -30,10 +30,6 @@ class Retrieval:
     hits: list[ScoredChunk]
     confident: bool
 
-    @property
-    def top_relevance(self) -> float:
-        return max((hit.relevance for hit in self.hits), default=0.0)
-
 
 class Retriever:
     def __init__(
