@@ -1,9 +1,10 @@
-"""Word-level text helpers shared by the answerer, the guardrails and the rephrase check."""
+"""Word-level text helpers shared by the answerer, the guardrails, the rephrase check, the stores,
+ingestion and the training data builder."""
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
 from typing import Any
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -29,11 +30,24 @@ STOPWORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
+_STEMMERS = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def english_stemmer() -> Any:
+    """This thread's Snowball English stemmer (PyStemmer, the one bm25s takes). A stemmer keeps a
+    cache of its own and is not thread-safe, so each thread gets one."""
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _STEMMERS.english = Stemmer.Stemmer("english")
+    return stemmer
+
+
+def fold_case_and_space(text: str) -> str:
+    """The text with case and runs of white space ignored. Two passages that fold alike are the same
+    passage: a store cites it once, ingestion keeps it once, a training set holds it once."""
+    return " ".join(text.casefold().split())
 
 
 def words(text: str) -> list[str]:
@@ -44,7 +58,7 @@ def words(text: str) -> list[str]:
 def content_terms(text: str) -> list[str]:
     """Stemmed words that carry meaning: stop words dropped, so 'returning' and 'returns' match."""
     kept = [word for word in words(text) if word not in STOPWORDS]
-    stems: list[str] = _stemmer().stemWords(kept)
+    stems: list[str] = english_stemmer().stemWords(kept)
     return stems
 
 

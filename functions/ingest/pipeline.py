@@ -25,6 +25,7 @@ from functions.observability import logger
 from functions.rag.documents import Chunk, make_chunk_id
 from functions.rag.embeddings.ports import Embedder
 from functions.rag.stores.ports import VectorStore
+from functions.text import fold_case_and_space
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ class Ingestor:
         seen: set[str] = set()
         duplicates = 0
         for piece in self.chunker.split(text):
-            key = " ".join(piece.text.lower().split())
+            key = fold_case_and_space(piece.text)
             if key in seen:  # the same passage twice in one document (FAQ exports repeat answers)
                 duplicates += 1
                 continue

@@ -30,6 +30,8 @@ DOCUMENTS = {
     ),
     "kb/klarna.json": ("Payments FAQ", ["Klarna splits a purchase into four instalments."]),
 }
+#: The shipping page's first passage again, copied into an FAQ with other case and spacing.
+COPY = {"kb/faq.json": ("Shipping FAQ", ["express  delivery takes one\nbusiness day."])}
 
 
 def _opensearch_real() -> Any:
@@ -71,7 +73,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStor
 
 def fill(store: VectorStore, *sources: str, user_id: str | None = None) -> None:
     for source in sources or tuple(DOCUMENTS):
-        title, texts = DOCUMENTS[source]
+        title, texts = (DOCUMENTS | COPY)[source]
         chunks = [
             Chunk(
                 make_chunk_id(source, i, t),
@@ -138,3 +140,10 @@ def test_deleting_a_source_removes_all_its_chunks(store: VectorStore) -> None:
 def test_empty_store_finds_nothing(store: VectorStore) -> None:
     assert store.count() == 0
     assert search(store, "anything at all") == []
+
+
+def test_the_same_passage_from_two_sources_is_returned_once(store: VectorStore) -> None:
+    fill(store, "kb/shipping.md", "kb/faq.json")
+    hits = search(store, "express delivery business day", k=3)
+    assert len(hits) == 2  # three chunks, two passages
+    assert sum("xpress" in hit for hit in hits) == 1

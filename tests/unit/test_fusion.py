@@ -1,6 +1,6 @@
 import pytest
 
-from functions.rag.stores.fusion import fuse_scores, min_max_normalise
+from functions.rag.stores.fusion import distinct_passages, fuse_scores, min_max_normalise
 
 
 def test_min_max_scales_to_unit_interval() -> None:
@@ -31,3 +31,10 @@ def test_candidate_found_by_one_ranking_only_scores_zero_in_the_other() -> None:
 def test_weight_outside_unit_interval_is_rejected() -> None:
     with pytest.raises(ValueError, match="dense_weight"):
         fuse_scores({}, {}, dense_weight=1.5)
+
+
+def test_distinct_passages_keep_each_text_once_at_its_best_rank_up_to_k() -> None:
+    fused = [("a", 0.9), ("b", 0.8), ("c", 0.7), ("d", 0.6)]
+    passage = {"a": "x", "b": "x", "c": "y", "d": "z"}
+    assert distinct_passages(fused, passage.__getitem__, k=2) == [("a", 0.9), ("c", 0.7)]
+    assert distinct_passages(fused, passage.__getitem__, k=5) == [("a", 0.9), ("c", 0.7), ("d", 0.6)]

@@ -1,4 +1,4 @@
-from functions.text import content_terms, split_sentences
+from functions.text import content_terms, fold_case_and_space, split_sentences
 
 
 def test_content_terms_drop_stop_words_and_stem() -> None:
@@ -29,3 +29,8 @@ def test_a_passage_opening_mid_sentence_marks_the_fragment() -> None:
         "check the slip;",  # a list item in lower case is whole, not a fragment
     ]
     assert split_sentences("## Returns\nfor footwear, see below.")[0] == "for footwear, see below."
+
+
+def test_folding_ignores_case_and_runs_of_white_space_only() -> None:
+    assert fold_case_and_space("  Straße\tund\n\nWEG ") == fold_case_and_space("STRASSE und weg")
+    assert fold_case_and_space("returns") != fold_case_and_space("return s")

@@ -15,12 +15,13 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: What every job's code channel holds: the training package and the few dependency-free modules of
-#: `functions` it shares with the runtime (the interaction record, the PII redactor). Paths
-#: relative to the repository root; a folder means all of its files.
+#: `functions` it shares with the runtime (the interaction record, the PII redactor, the text
+#: fold of deduplication). Paths relative to the repository root; a folder means all of its files.
 CODE = (
     "training_jobs",
     "functions/__init__.py",
     "functions/contract.py",
+    "functions/text.py",
     "functions/guardrails/__init__.py",
     "functions/guardrails/base.py",
     "functions/guardrails/pii.py",

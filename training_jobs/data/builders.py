@@ -24,7 +24,8 @@ from typing import Any, TypeVar, cast
 
 from functions.contract import InteractionRecord
 from functions.guardrails.pii import redact_pii
-from training_jobs.data.dedupe import NearDuplicateIndex, deduplicate, normalize, text_hash
+from functions.text import fold_case_and_space
+from training_jobs.data.dedupe import NearDuplicateIndex, deduplicate, text_hash
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -148,7 +149,7 @@ def preference_rows(records: Sequence[InteractionRecord], groups: Sequence[str])
         if not is_rejected(record):
             continue
         chosen = record.get("human_answer") or next(iter(good_by_group[group]), None)
-        if chosen is None or normalize(chosen) == normalize(record["answer"]):
+        if chosen is None or fold_case_and_space(chosen) == fold_case_and_space(record["answer"]):
             continue
         rows.append(
             (

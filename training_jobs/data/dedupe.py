@@ -9,32 +9,28 @@ stays linear in the number of texts.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from datasketch import MinHash, MinHashLSH
 
+from functions.text import fold_case_and_space
+
 T = TypeVar("T")
 
 NUM_PERM = 128
 NGRAM = 5
-_SPACES = re.compile(r"\s+")
-
-
-def normalize(text: str) -> str:
-    """Case- and whitespace-insensitive form of a text, the key of exact deduplication."""
-    return _SPACES.sub(" ", text.casefold()).strip()
 
 
 def text_hash(text: str) -> str:
-    """Stable hash of the normalised text (Python's `hash` changes between processes)."""
-    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()
+    """Stable hash of the folded text, the key of exact deduplication (Python's `hash` changes
+    between processes)."""
+    return hashlib.sha256(fold_case_and_space(text).encode("utf-8")).hexdigest()
 
 
 def _minhash(text: str) -> MinHash:
-    norm = normalize(text)
+    norm = fold_case_and_space(text)
     grams = {norm[i : i + NGRAM] for i in range(max(1, len(norm) - NGRAM + 1))}
     signature = MinHash(num_perm=NUM_PERM, seed=1)
     signature.update_batch([gram.encode("utf-8") for gram in grams])

@@ -34,7 +34,8 @@ import numpy as np
 
 from functions.errors import DependencyUnavailableError
 from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
-from functions.rag.stores.fusion import fuse_scores
+from functions.rag.stores.fusion import distinct_passages, fuse_scores
+from functions.text import english_stemmer, fold_case_and_space
 
 _CURRENT = "CURRENT"
 _MANIFEST = "manifest.json"
@@ -56,12 +57,6 @@ class IndexHealth:
     problem: str | None = None
 
 
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
 def hold_blas_to_one_thread() -> None:
     """Limit numpy's BLAS to one thread for the whole process.
 
@@ -75,19 +70,19 @@ def hold_blas_to_one_thread() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
-def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
+def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-case word tokens, English stop words removed, Snowball-stemmed (bm25s defaults)."""
     import bm25s
 
     tokens: list[list[str]] = bm25s.tokenize(
-        texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+        texts, stopwords="en", stemmer=english_stemmer(), return_ids=False, show_progress=False
     )
     return tokens
 
 
-def _text_key(text: str) -> str:
-    normalised = " ".join(text.lower().split())
-    return hashlib.sha1(normalised.encode(), usedforsecurity=False).hexdigest()
+def _passage_key(text: str) -> str:
+    """A short stand-in for the folded text, kept per chunk to cite each passage once."""
+    return hashlib.sha1(fold_case_and_space(text).encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass
@@ -122,7 +117,6 @@ class EmbeddedVectorStore:
         self.dimension = dimension
         self._lock = threading.Lock()
         hold_blas_to_one_thread()
-        self._stemmer = _stemmer()
         self._current_stat: tuple[int, int] | None = None
         self._snapshot = self._empty_snapshot()
         self._problem: str | None = None  # why the version CURRENT names was refused
@@ -158,25 +152,16 @@ class EmbeddedVectorStore:
         lexical = self._lexical(snapshot, query.text, rows, query.candidate_pool)
         fused = fuse_scores(dense, lexical, query.dense_weight)
 
-        results: list[ScoredChunk] = []
-        seen_texts: set[str] = set()
-        for row, score in fused:
-            key = snapshot.text_keys[row]
-            if key in seen_texts:  # the same passage from two sources is cited once
-                continue
-            seen_texts.add(key)
-            results.append(
-                ScoredChunk(
-                    chunk=snapshot.chunks[row],
-                    score=round(float(score), 6),
-                    relevance=float(dense_all[row]),
-                    dense_score=float(dense_all[row]),
-                    lexical_score=lexical.get(row),
-                )
+        return [
+            ScoredChunk(
+                chunk=snapshot.chunks[row],
+                score=round(float(score), 6),
+                relevance=float(dense_all[row]),
+                dense_score=float(dense_all[row]),
+                lexical_score=lexical.get(row),
             )
-            if len(results) == query.k:
-                break
-        return results
+            for row, score in distinct_passages(fused, snapshot.text_keys.__getitem__, query.k)
+        ]
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -340,14 +325,14 @@ class EmbeddedVectorStore:
 
             bm25 = bm25s.BM25()
             bm25.index(self._bm25_corpus(chunks), show_progress=False)
-        return _Snapshot(version, chunks, vectors, bm25, [_text_key(c.text) for c in chunks])
+        return _Snapshot(version, chunks, vectors, bm25, [_passage_key(c.text) for c in chunks])
 
     def _bm25_corpus(self, chunks: list[Chunk]) -> Any:
         import bm25s
 
         # The title and section are part of what a chunk is about: index them with its text.
         texts = [f"{c.title}\n{c.section}\n{c.text}" for c in chunks]
-        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+        return bm25s.tokenize(texts, stopwords="en", stemmer=english_stemmer(), show_progress=False)
 
     def _write_version(self, snapshot: _Snapshot) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -402,7 +387,7 @@ class EmbeddedVectorStore:
         return {int(row): float(value) for row, value in zip(candidates, values, strict=True)}
 
     def _lexical(self, snapshot: _Snapshot, text: str, rows: np.ndarray | None, n: int) -> dict[int, float]:
-        tokens = tokenize([text], self._stemmer)[0]
+        tokens = tokenize([text])[0]
         if snapshot.bm25 is None:
             return {}
         known = [token for token in tokens if token in snapshot.bm25.vocab_dict]

@@ -13,7 +13,7 @@ gains. The weight is `Settings.dense_weight`; `make bench` reports both data set
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TypeVar
 
 Key = TypeVar("Key", bound=Hashable)
@@ -44,3 +44,22 @@ def fuse_scores(
         for key in keys
     }
     return sorted(fused.items(), key=lambda item: item[1], reverse=True)
+
+
+def distinct_passages(
+    fused: Iterable[tuple[Key, float]], passage_of: Callable[[Key], str], k: int
+) -> list[tuple[Key, float]]:
+    """The first `k` candidates of a ranking, each passage once: the same text indexed from two
+    sources (an FAQ answer copied into a policy page) is cited once, at its best rank.
+    `passage_of` gives a candidate's folded text (`functions.text.fold_case_and_space`) or a hash of it."""
+    kept: list[tuple[Key, float]] = []
+    seen: set[str] = set()
+    for key, score in fused:
+        passage = passage_of(key)
+        if passage in seen:
+            continue
+        seen.add(passage)
+        kept.append((key, score))
+        if len(kept) == k:
+            break
+    return kept

@@ -22,7 +22,8 @@ from functions.errors import DependencyUnavailableError, IngestError
 from functions.observability import logger
 from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
 from functions.rag.embeddings.ports import Vectors, cosine
-from functions.rag.stores.fusion import fuse_scores
+from functions.rag.stores.fusion import distinct_passages, fuse_scores
+from functions.text import fold_case_and_space
 
 #: Chunk attributes stored as keyword fields (title and section are analysed text with a keyword
 #: sub-field); any other filter name is a key of the `metadata` flat object.
@@ -179,21 +180,18 @@ class OpenSearchVectorStore:
         lexical = {hit["_id"]: float(hit["_score"]) for hit in lexical_hits}
         fused = fuse_scores(dense, lexical, query.dense_weight)
 
-        results: list[ScoredChunk] = []
-        seen_texts: set[str] = set()
-        for chunk_id, score in fused:
-            key = " ".join(chunks[chunk_id].text.lower().split())
-            if key in seen_texts:
-                continue
-            seen_texts.add(key)
-            relevance = dense.get(chunk_id)
-            results.append(
-                ScoredChunk(
-                    chunks[chunk_id], round(score, 6), relevance or 0.0, relevance, lexical.get(chunk_id)
-                )
+        results = [
+            ScoredChunk(
+                chunks[chunk_id],
+                round(score, 6),
+                dense.get(chunk_id) or 0.0,
+                dense.get(chunk_id),
+                lexical.get(chunk_id),
             )
-            if len(results) == query.k:
-                break
+            for chunk_id, score in distinct_passages(
+                fused, lambda chunk_id: fold_case_and_space(chunks[chunk_id].text), query.k
+            )
+        ]
         return self._with_relevance(results, vector)
 
     def _with_relevance(self, results: list[ScoredChunk], vector: list[float]) -> list[ScoredChunk]:
