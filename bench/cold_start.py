@@ -4,7 +4,7 @@ runtime's boto3), and how big the function plus its layers are unzipped, against
 
 Import times are the minimum of 5 fresh interpreters, interpreter start-up excluded, with the
 environment Lambda sets (`LAMBDA_TASK_ROOT`, so Powertools' tracer switches on and patches as it
-does there). Two cases: as the stack ships today, without bytecode (the asset copies no
+does there). Two cases: as the stack ships, without bytecode (the asset copies no
 `__pycache__` and pip builds the layer with `--no-compile`, so Lambda compiles every module at
 each cold start), and with bytecode compiled beforehand. The runtime's boto3/botocore are part of
 the Lambda image and count as compiled in both. The import bundle is installed for this machine's
@@ -296,7 +296,8 @@ def run(options: Options) -> str:
             ],
         )
         + "\n\nThe total counts every layer, the most any function carries (functions deployed without a "
-        "layer are smaller). Reference stacks, same kind of machine (`shared/FACTS.md`):\n\n"
+        "layer are smaller). Reference stacks, measured on a 2-core x86 machine and printed as given "
+        "(`REFERENCES` in bench/cold_start.py):\n\n"
         + markdown_table(
             ["reference handler", "import s, bytecode", "import s, no .pyc", "size MB"], REFERENCES
         )

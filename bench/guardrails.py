@@ -13,8 +13,8 @@ from typing import Any
 from bench.common import Options, SkipSection, markdown_table, progress
 from functions.guardrails.base import CheckContext, Stage
 
-#: Inputs that make a backtracking pattern quadratic (issue 11: 20,000 characters of "a." took
-#: 0.9 s in the old e-mail pattern).
+#: Inputs that make a backtracking pattern quadratic (a nested-quantifier e-mail pattern on
+#: 20,000 characters of "a."); the adversarial table shows each detector's time on them.
 ADVERSARIAL = ("a.", "a@b.", "1 ", "1-", "[a](", "de89", "a at ", "ignore the ", "i g n o r e ")
 ADVERSARIAL_LENGTH = 20_000
 

@@ -208,7 +208,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_guardrails(args: argparse.Namespace) -> int:
-    """Per-category precision, recall and F1 (F2 for PII) and per-detector latency (issue 12)."""
+    """Per-category precision, recall and F1 (F2 for PII) and per-detector latency."""
     from functions.guardrails.evaluation import evaluate_all
     from functions.guardrails.policy import GuardrailPolicy
 

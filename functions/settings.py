@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     chat_model: ChatModelKind = ChatModelKind.EXTRACTIVE
     store: StoreKind = StoreKind.SQLITE
 
-    # AWS adapters (issue-4 adapters read these; the CDK stack sets them)
+    # The AWS adapters' resources (the CDK stack sets them)
     opensearch_endpoint: str | None = None
     opensearch_index: str = "genai-stack-chunks"
     # The k-NN space the stack built the index with (`search.space_type`): how scores read back.
@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     # exact values, or "@domain" for a whole mail domain. JSON list in the environment.
     pii_allowlist: tuple[str, ...] = ()
 
-    # Guardrails (issue 12): the policy file (thresholds, actions, denied topics, allowed PII and
+    # Guardrails: the policy file (thresholds, actions, denied topics, allowed PII and
     # link hosts; functions/guardrails/policy.json when unset), and which engine applies it:
     # the embedded detectors, or Amazon Bedrock Guardrails (the stack creates the guardrail).
     guardrail_policy_path: Path | None = None

@@ -71,7 +71,7 @@ class IngestionConfig(Section):
 
 
 class GuardrailsConfig(Section):
-    """Which engine applies the guardrail policy file (issue 12): Bedrock creates the guardrail."""
+    """Which engine applies the guardrail policy file: Bedrock creates the guardrail."""
 
     engine: GuardrailEngine = GuardrailEngine.EMBEDDED
     policy_path: Path | None = Field(default=None, description="default: functions/guardrails/policy.json")

@@ -1,10 +1,10 @@
 """The embedded VectorStore: exact dense search with numpy plus BM25 (bm25s), on local disk.
 
-Exact search is the right call at this size: a matrix-vector product over 100k x 384 float32
-takes about 8 ms here, with perfect recall and no index build. The index lives in versioned
-folders under `directory`; `CURRENT` names the live one and is replaced atomically by `flush`, so
-a crash half-way through an ingest leaves the previous version in place, and a server reading the
-folder picks up a new version on its next search.
+Exact search is the right call at this size: one matrix-vector product over every vector, with
+perfect recall and no index build (`make bench`'s latency section times it up to 100k chunks).
+The index lives in versioned folders under `directory`; `CURRENT` names the live one and is
+replaced atomically by `flush`, so a crash half-way through an ingest leaves the previous version
+in place, and a server reading the folder picks up a new version on its next search.
 
     index/
       CURRENT          "v000007"
@@ -62,8 +62,8 @@ def hold_blas_to_one_thread() -> None:
 
     The dense search is one matrix-vector product, bound by memory, not compute. With the default
     pool, OpenBLAS leaves its threads spinning after each product, and they take the cores from
-    torch while it embeds the next query: on two cores the p50 at 10k chunks went from 37 ms to 98
-    ms (docs/BENCHMARKS.md). threadpoolctl is the maintained way to set this after numpy is loaded.
+    torch while it embeds the next query (the latency section of docs/BENCHMARKS.md measures the
+    p50 with this limit). threadpoolctl is the maintained way to set this after numpy is loaded.
     """
     from threadpoolctl import threadpool_limits
 
