@@ -29,6 +29,7 @@ from functions.contract import (
     MetricName,
 )
 from infra.config import MonitoringConfig
+from infra.monitoring_intents import intents_group
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 ONE_HOUR = cdk.Duration.hours(1)
@@ -236,6 +237,7 @@ class Monitoring(Construct):
                     title="Guardrail blocks by category",
                     metrics=[guardrail_blocks(category) for category in GUARDRAIL_CATEGORIES],
                 ),
+                intents_group(),
                 mc.CustomMetricGroup(
                     title="Failures",
                     metrics=[
