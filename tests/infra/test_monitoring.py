@@ -111,4 +111,7 @@ def test_the_dashboard_draws_questions_per_intent(default_stack: Synthesized) ->
     text = body if isinstance(body, str) else "".join(p for p in body["Fn::Join"][1] if isinstance(p, str))
     assert "Questions by intent" in text
     for intent in Intent:
-        assert f'"{MetricName.INTENTS.value}","service","genai-stack","{INTENT_DIMENSION}","{intent.value}"' in text
+        assert (
+            f'"{MetricName.INTENTS.value}","service","genai-stack","{INTENT_DIMENSION}","{intent.value}"'
+            in text
+        )
