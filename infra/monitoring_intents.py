@@ -10,15 +10,17 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 
 from functions.contract import INTENT_DIMENSION, METRICS_NAMESPACE, SERVICE_NAME, Intent, MetricName
 
+FIVE_MINUTES = cdk.Duration.minutes(5)
 
-def intent_questions(intent: Intent, period: cdk.Duration = cdk.Duration.minutes(5)) -> cloudwatch.Metric:
+
+def intent_questions(intent: Intent) -> cloudwatch.Metric:
     """`Intents` of one intent: how many questions were tagged with it."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=MetricName.INTENTS.value,
         dimensions_map={"service": SERVICE_NAME, INTENT_DIMENSION: intent.value},
         statistic="Sum",
-        period=period,
+        period=FIVE_MINUTES,
         label=intent.value,
     )
 
