@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold_start, guardrails, ingestion, latency, load, retrieval
+from bench import cold_start, guardrails, ingestion, intents, latency, load, retrieval
 from bench.common import REPO_ROOT, Options, SkipSection, machine, progress, quiet_runtime
 
 SECTIONS: dict[str, tuple[str, Callable[[Options], str]]] = {
@@ -32,6 +32,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Options], str]]] = {
     "ingestion": ("Ingestion", ingestion.run),
     "load": ("Load on the local server", load.run),
     "guardrails": ("Guardrails", guardrails.run),
+    "intents": ("Intent tagging", intents.run),
 }
 HEADER = """# Benchmarks
 

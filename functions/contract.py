@@ -157,6 +157,7 @@ class MetricName(StrEnum):
     FEEDBACK_NEGATIVE = "FeedbackNegative"
     DEPENDENCY_FAILURES = "DependencyFailures"  # a backing service failed or timed out (HTTP 503)
     CONFLICTS = "Conflicts"  # a write lost a race (HTTP 409)
+    INTENTS = "Intents"  # one per tagged question, with the intent as a dimension (below)
 
 
 # --- Guardrails ---------------------------------------------------------------------------------
@@ -181,6 +182,28 @@ GUARDRAIL_CATEGORIES: tuple[str, ...] = (
     "unsafe_link",
     "ungrounded",
 )
+
+
+# --- Intents -----------------------------------------------------------------------------------
+
+
+class Intent(StrEnum):
+    """What a customer's message is about (`functions.intents`): stored with each message and
+    emitted as the `intent` dimension of `Intents`, one dashboard line per value."""
+
+    ORDER_STATUS = "order_status"
+    RETURNS = "returns"
+    REFUNDS = "refunds"
+    SHIPPING = "shipping"
+    PAYMENT = "payment"
+    ACCOUNT = "account"
+    PRODUCT_QUESTION = "product_question"
+    COMPLAINT = "complaint"
+    TALK_TO_PERSON = "talk_to_person"
+    OTHER = "other"
+
+
+INTENT_DIMENSION = "intent"
 
 
 # --- The k-NN index ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from functions.guardrails.policy import Guardrails
     from functions.guests import GuestSessions
     from functions.ingest.pipeline import Ingestor
+    from functions.intents.routing import IntentRouter
     from functions.limits.quota import FixedWindowLimiter
     from functions.privacy.erasure import Eraser
     from functions.rag.embeddings.ports import Embedder
@@ -269,7 +270,35 @@ class Services:
             rephrase_similarity=self.settings.rephrase_similarity,
             followups=self.followups,
             history_turns=self.settings.followup_history_turns,
+            intents=self.intents,
         )
+
+    @cached_property
+    def intents(self) -> IntentRouter | None:
+        """Intent tagging and routing: on where the settings allow it and an artefact fits the
+        embedder (the packaged one fits the local MiniLM); hand-offs go through the feedback
+        service's escalation path, built only when a customer asks for a person."""
+        settings = self.settings
+        if not settings.intent_tagging:
+            return None
+        if settings.intent_model_path is None and settings.embedder is not EmbedderKind.LOCAL:
+            from functions.observability import logger
+
+            logger.warning("intent tagging is off: the packaged intent model reads MiniLM vectors only")
+            return None
+        from functions.intents.classifier import PACKAGED_MODEL, embedder_identity, load_model
+        from functions.intents.routing import IntentRouter
+
+        model = load_model(settings.intent_model_path or PACKAGED_MODEL, embedder=embedder_identity(settings))
+        return IntentRouter(
+            model,
+            self.embedder,
+            self._hand_off,
+            settings.intent_route_min_probability,
+        )
+
+    def _hand_off(self, message_id: str, user_id: str | None, reason: str) -> str:
+        return self.feedback.hand_off(message_id, user_id, reason)
 
     @cached_property
     def followups(self) -> FollowUpResolver:

@@ -148,6 +148,15 @@ class Settings(BaseSettings):
     followup_token_budget: int = Field(default=1000, ge=50, le=32000)
     followup_previous_weight: float = Field(default=0.5, ge=0.0, le=2.0)
 
+    # Intents (`functions.intents`): each question is tagged by a classifier over its embedding.
+    # The packaged artefact reads the local MiniLM's vectors; with another embedder, tagging is
+    # off unless `intent_model_path` names an artefact trained on it (checked at start-up). An
+    # order-status question without an order number is asked for it, and a request for a person
+    # is handed off, when the classifier is at least `intent_route_min_probability` sure.
+    intent_tagging: bool = True
+    intent_model_path: Path | None = None
+    intent_route_min_probability: float = Field(default=0.5, ge=0.0, le=1.0)
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
         if self.chunk_overlap >= self.chunk_size:
@@ -183,6 +192,10 @@ class Settings(BaseSettings):
         from functions.guardrails.config import DEFAULT_POLICY_PATH, load_policy
 
         load_policy(self.guardrail_policy_path or DEFAULT_POLICY_PATH)  # a bad policy fails start-up
+        if self.intent_tagging and self.intent_model_path is not None:
+            from functions.intents.classifier import embedder_identity, load_model
+
+            load_model(self.intent_model_path, embedder=embedder_identity(self))  # fits the embedder
         return self
 
     @property

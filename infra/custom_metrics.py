@@ -17,6 +17,7 @@ from functions.contract import (
     MetricName,
 )
 from infra.config import MonitoringConfig
+from infra.monitoring_intents import intents_group
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 ONE_HOUR = cdk.Duration.hours(1)
@@ -135,6 +136,7 @@ def monitor_application(facade: mc.MonitoringFacade, config: MonitoringConfig) -
                 title="Guardrail blocks by category",
                 metrics=[guardrail_blocks(category) for category in GUARDRAIL_CATEGORIES],
             ),
+            intents_group(),
             mc.CustomMetricGroup(
                 title="Failures",
                 metrics=[

@@ -31,6 +31,8 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "data_dir": data_dir,
         "min_relevance": 0.2,
         "pii_allowlist": (SUPPORT_DOMAIN,),
+        # The packaged intent model reads MiniLM vectors, not the hashing embedder's.
+        "intent_tagging": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -140,6 +140,11 @@ class QueryResponse(BaseModel):
     fallback: bool = Field(description="True when the assistant did not know and offered a human.")
     guardrails: dict[str, GuardrailReport]
     rephrase_of: str | None = Field(default=None, description="Earlier message this question rephrases.")
+    intent: str | None = Field(default=None, description="What the question is about (its intent tag).")
+    route: str | None = Field(
+        default=None,
+        description="Set when the intent answered it: ask_order_number, or hand_off (a person takes over).",
+    )
     usage: dict[str, int]
     timings_ms: dict[str, float]
 

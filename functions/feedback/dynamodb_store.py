@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from functions import aws
-from functions.contract import DynamoDBLayout
+from functions.contract import DynamoDBLayout, Intent
 from functions.feedback.pseudonyms import Pseudonymiser
 from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating, belongs_to
 
@@ -64,6 +64,7 @@ class DynamoDBConversationStore:
         }
         if record.user_id is not None:
             item[DynamoDBLayout.USER_KEY] = self._pseudonymise(record.user_id)
+        item.update({k: str(v) for k, v in (("intent", record.intent), ("route", record.route)) if v})
         try:
             self._table.put_item(
                 Item=item,
@@ -229,4 +230,6 @@ def _message(item: dict[str, Any]) -> MessageRecord:
         blocked=bool(item["blocked"]),
         rephrased=bool(item.get("rephrased", False)),
         created_at=datetime.fromisoformat(item["created_at"]),
+        intent=Intent(item["intent"]) if item.get("intent") else None,
+        route=item.get("route"),
     )

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from functions.contract import Intent
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -33,6 +35,8 @@ class MessageRecord:
     blocked: bool
     created_at: datetime = field(default_factory=utc_now)
     rephrased: bool = False
+    intent: Intent | None = None  # what the question is about (functions.intents); None: not tagged
+    route: str | None = None  # how it was answered without retrieval (functions.intents.routing.Route)
 
 
 def belongs_to(message: MessageRecord, user_id: str | None) -> bool:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.contract import MetricName
 from functions.errors import NotFoundError
 from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore
-from functions.feedback.records import EscalationTicket, FeedbackRecord, Rating
+from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating
 from functions.guardrails.pii import redact_pii
 from functions.observability import logger, metrics
 
@@ -66,10 +66,7 @@ class FeedbackService:
         The feedback is saved before the ticket is opened, so a failing escalation channel never
         loses the rating; the caller gets the error and can retry.
         """
-        message = self._conversations.get_message(submission.message_id, user_id=submission.user_id)
-        if message is None:  # missing, or someone else's: the same answer, so it reveals nothing
-            # The caller's value is not repeated: the error is logged, and a mistyped field can hold PII.
-            raise NotFoundError("no answer with that message_id: use the id returned by /v1/query")
+        message = self._owned_message(submission.message_id, submission.user_id)
         reason, comment = _redacted(submission.reason), _redacted(submission.comment)
         self._feedback.save_feedback(
             FeedbackRecord(submission.message_id, submission.rating, reason, comment, submission.escalate)
@@ -79,20 +76,7 @@ class FeedbackService:
         )
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
-        ticket_id = None
-        if submission.escalate:
-            ticket_id = uuid.uuid4().hex
-            self._escalation.escalate(
-                EscalationTicket(
-                    ticket_id=ticket_id,
-                    message_id=submission.message_id,
-                    conversation_id=message.conversation_id,
-                    user_id=message.user_id,
-                    reason=reason,
-                    comment=comment,
-                )
-            )
-            metrics.add_metric(name=MetricName.ESCALATIONS, unit=MetricUnit.Count, value=1)
+        ticket_id = self._open_ticket(message, reason, comment) if submission.escalate else None
         logger.info(
             "feedback recorded",
             extra={
@@ -102,6 +86,35 @@ class FeedbackService:
             },
         )
         return FeedbackReceipt(submission.message_id, submission.rating, submission.escalate, ticket_id)
+
+    def hand_off(self, message_id: str, user_id: str | None, reason: str) -> str:
+        """Open a ticket for a stored message without a rating (the customer asked for a person
+        in the question itself: `functions.intents.routing`); the ticket id."""
+        return self._open_ticket(self._owned_message(message_id, user_id), reason, None)
+
+    def _owned_message(self, message_id: str, user_id: str | None) -> MessageRecord:
+        message = self._conversations.get_message(message_id, user_id=user_id)
+        if message is None:  # missing, or someone else's: the same answer, so it reveals nothing
+            # The caller's value is not repeated: the error is logged, and a mistyped field can hold PII.
+            raise NotFoundError("no answer with that message_id: use the id returned by /v1/query")
+        return message
+
+    def _open_ticket(self, message: MessageRecord, reason: str | None, comment: str | None) -> str:
+        """Hand the message's conversation to a human; the ticket id. The ticket carries the
+        stored (pseudonymous) user id, never the caller's."""
+        ticket_id = uuid.uuid4().hex
+        self._escalation.escalate(
+            EscalationTicket(
+                ticket_id=ticket_id,
+                message_id=message.message_id,
+                conversation_id=message.conversation_id,
+                user_id=message.user_id,
+                reason=reason,
+                comment=comment,
+            )
+        )
+        metrics.add_metric(name=MetricName.ESCALATIONS, unit=MetricUnit.Count, value=1)
+        return ticket_id
 
 
 def _redacted(text: str | None) -> str | None:

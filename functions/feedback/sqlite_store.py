@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from functions.contract import Intent
 from functions.errors import DependencyUnavailableError, record_changed
 from functions.feedback.pseudonyms import Pseudonymiser
 from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord, Rating, belongs_to
@@ -42,7 +43,9 @@ CREATE TABLE IF NOT EXISTS messages (
     fallback        INTEGER NOT NULL,
     blocked         INTEGER NOT NULL,
     rephrased       INTEGER NOT NULL DEFAULT 0,
-    created_at      TEXT NOT NULL
+    created_at      TEXT NOT NULL,
+    intent          TEXT,
+    route           TEXT
 );
 -- A file written before turns were unique may hold racing duplicates: number those conversations'
 -- turns again in the order they were asked (nothing is dropped), then make the turn unique.
@@ -85,6 +88,9 @@ CREATE TABLE IF NOT EXISTS erasures (
 );
 """
 
+#: Columns added to `messages` after its first release: a file an older version wrote gets them.
+_ADDED_COLUMNS = {"intent": "TEXT", "route": "TEXT"}
+
 #: The constraint a second message for the same (conversation, turn) violates.
 _TURN_TAKEN = "UNIQUE constraint failed: messages.conversation_id, messages.turn"
 
@@ -102,6 +108,13 @@ class SQLiteStore:
             with self._lock:
                 self._connection.execute("PRAGMA foreign_keys=ON")
                 self._connection.executescript(_SCHEMA)
+                self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        present = {row["name"] for row in self._connection.execute("PRAGMA table_info(messages)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in present:
+                self._connection.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -111,7 +124,9 @@ class SQLiteStore:
 
     def save_message(self, record: MessageRecord) -> None:
         self._write(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (message_id, conversation_id, user_id, turn, question, answer, sources, "
+            "grounded, fallback, blocked, rephrased, created_at, intent, route) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.message_id,
                 record.conversation_id,
@@ -125,6 +140,8 @@ class SQLiteStore:
                 int(record.blocked),
                 int(record.rephrased),
                 record.created_at.isoformat(),
+                record.intent,
+                record.route,
             ),
         )
 
@@ -236,6 +253,15 @@ class SQLiteStore:
         row = self._read_one(query, ())
         assert row is not None
         return {key: int(row[key]) for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a dict
+
+    def intent_counts(self) -> dict[str, int]:
+        """Messages per intent, most frequent first (untagged ones left out)."""
+        rows = self._read_all(
+            "SELECT intent, COUNT(*) AS n FROM messages WHERE intent IS NOT NULL "
+            "GROUP BY intent ORDER BY n DESC, intent",
+            (),
+        )
+        return {row["intent"]: int(row["n"]) for row in rows}
 
     # --- erasure and retention (functions.privacy) ------------------------------------------
 
@@ -390,4 +416,6 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         blocked=bool(row["blocked"]),
         rephrased=bool(row["rephrased"]),
         created_at=datetime.fromisoformat(row["created_at"]),
+        intent=Intent(row["intent"]) if row["intent"] else None,
+        route=row["route"],
     )

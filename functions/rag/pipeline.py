@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.contract import MetricName
+from functions.contract import Intent, MetricName
 from functions.errors import InvalidRequestError, KnowledgeBaseEmptyError, NotFoundError
 from functions.feedback.ports import ConversationStore
 from functions.feedback.records import MessageRecord
@@ -29,6 +29,7 @@ from functions.rag.retriever import Retriever
 if TYPE_CHECKING:  # the chat model machinery (langsmith included) loads with the first model
     from langchain_core.language_models.chat_models import BaseChatModel
 
+    from functions.intents.routing import IntentRouter
     from functions.rag.streaming import EventListener
 
 
@@ -47,6 +48,8 @@ class Answer:
     resolved_question: str | None = None  # the standalone question a follow-up became
     usage: dict[str, int] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    intent: Intent | None = None  # what the question is about (functions.intents)
+    route: str | None = None  # answered without retrieval because of its intent (asked, handed off)
 
     @property
     def blocked(self) -> bool:
@@ -77,6 +80,7 @@ class AnswerPipeline:
         rephrase_similarity: float = 0.8,
         followups: FollowUpResolver | None = None,
         history_turns: int = 6,
+        intents: IntentRouter | None = None,
     ) -> None:
         self.retriever = retriever
         self.chat_model = chat_model
@@ -86,6 +90,7 @@ class AnswerPipeline:
         self.rephrase_similarity = rephrase_similarity
         self.followups = followups
         self.history_turns = history_turns
+        self.intents = intents
         self.placeholders = ConversationPlaceholders()
 
     @tracer.capture_method(capture_response=False)  # the response holds the question and answer
@@ -110,10 +115,11 @@ class AnswerPipeline:
         placeholders = self.placeholders.for_conversation(conversation_id)
         checked_input = self.guardrails.check(question, Stage.INPUT, placeholders=placeholders)
         safe_question = checked_input.redacted_text
+        intent: Intent | None = None  # tagged once the question is resolved
 
         def finish(text: str, sources: list[ScoredChunk], **outcome: Any) -> Answer:
             answer = Answer(
-                text, sources, message_id, conversation_id, input_guardrails=checked_input, **outcome
+                text, sources, message_id, conversation_id, checked_input, intent=intent, **outcome
             )
             return self._finish(answer, safe_question, previous, user_id, started)
 
@@ -124,6 +130,13 @@ class AnswerPipeline:
         stage_started = time.perf_counter()
         resolution = self._resolve(safe_question, history)
         resolved = resolution.question if resolution.question != safe_question else None
+        if self.intents is not None:  # tags the resolved question: the text retrieval embeds next
+            # The message as typed and the earlier questions: an order number given is not asked again.
+            intent, routed = self.intents.classify(
+                resolution.question, [safe_question, *(turn.question for turn in history)]
+            )
+            if routed is not None:  # answered by its intent: no retrieval, no model
+                return finish(routed.answer, [], route=routed.route, resolved_question=resolved)
         retrieval = self.retriever.retrieve(resolution.question, previous=resolution.previous)
         timings["retrieval"] = _elapsed_ms(stage_started)
         rephrase_of = self._rephrase_of(safe_question, previous)
@@ -248,8 +261,12 @@ class AnswerPipeline:
                 grounded=result.grounded,
                 fallback=result.fallback,
                 blocked=result.blocked,
+                intent=result.intent,
+                route=result.route,
             )
         )
+        if self.intents is not None and result.route is not None:  # a ticket names a stored message
+            self.intents.after_saved(result.route, result.message_id, user_id)
         total_ms = _elapsed_ms(started)
         result.timings_ms["total"] = total_ms
         metrics.add_metric(name=MetricName.QUERIES, unit=MetricUnit.Count, value=1)
@@ -282,6 +299,7 @@ class AnswerPipeline:
                 "fallback": result.fallback,
                 "blocked": result.blocked,
                 "grounded": result.grounded,
+                "intent": result.intent,
                 "sources": len(result.sources),
                 "latency_ms": round(total_ms, 2),
             },

@@ -7,7 +7,9 @@ from typing import Any
 from functions.contract import (
     GUARDRAIL_CATEGORIES,
     GUARDRAIL_CATEGORY_DIMENSION,
+    INTENT_DIMENSION,
     METRICS_NAMESPACE,
+    Intent,
     MetricName,
 )
 from tests.infra.conftest import Synthesized
@@ -101,3 +103,15 @@ def test_the_dashboard_draws_guardrail_blocks_per_category(default_stack: Synthe
     assert "Guardrail blocks by category" in text
     for category in GUARDRAIL_CATEGORIES:
         assert f'"{GUARDRAIL_CATEGORY_DIMENSION}","{category}"' in text, category
+
+
+def test_the_dashboard_draws_questions_per_intent(default_stack: Synthesized) -> None:
+    (dashboard,) = default_stack.resources("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    text = body if isinstance(body, str) else "".join(p for p in body["Fn::Join"][1] if isinstance(p, str))
+    assert "Questions by intent" in text
+    for intent in Intent:
+        assert (
+            f'"{MetricName.INTENTS.value}","service","genai-stack","{INTENT_DIMENSION}","{intent.value}"'
+            in text
+        )

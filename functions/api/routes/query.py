@@ -41,6 +41,8 @@ def to_response(answer: Answer) -> QueryResponse:
             "fallback": answer.fallback,
             "guardrails": guardrails,
             "rephrase_of": answer.rephrase_of,
+            "intent": answer.intent,
+            "route": answer.route,
             "usage": answer.usage,
             "timings_ms": {key: round(value, 3) for key, value in answer.timings_ms.items()},
         }
