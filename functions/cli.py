@@ -216,10 +216,11 @@ def cmd_eval_guardrails(args: argparse.Namespace) -> int:
         raise CliError(f"shared data sets not found in {args.datasets}: pass --datasets")
     from functions.services import Services
 
-    guardrails = Services(_settings(args)).guardrails
+    services = Services(_settings(args))
+    guardrails = services.guardrails
     if not isinstance(guardrails, GuardrailPolicy):
         raise CliError("eval guardrails measures the embedded engine: unset GENAI_STACK_GUARDRAIL_ENGINE")
-    _print_json(evaluate_all(guardrails, args.datasets))
+    _print_json(evaluate_all(guardrails, args.datasets, services.embedder))
     return EXIT_OK
 
 

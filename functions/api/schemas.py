@@ -187,7 +187,11 @@ SourceText = Annotated[
 
 class GuardrailCheckRequest(_Request):
     text: CheckedText
-    stage: Literal["input", "output"]
+    stage: Literal["input", "output", "context"] = Field(
+        description="input: a user's message; output: a model's answer (with `sources` for the "
+        "groundedness check); context: a document passage, checked for planted instructions as "
+        "ingestion checks each chunk."
+    )
     sources: list[SourceText] = Field(
         default_factory=list,
         max_length=MAX_SOURCES,

@@ -15,6 +15,7 @@ from typing import IO
 from functions.contract import InteractionRecord
 from functions.feedback.ports import ConversationStore, FeedbackStore
 from functions.guardrails.pii import redact_pii
+from functions.guardrails.placeholders import Placeholders
 
 
 def build_interactions(
@@ -29,12 +30,13 @@ def build_interactions(
             continue
         verdict = feedback.get_feedback(message.message_id)
         human = human_answers.get(message.message_id)
+        placeholders = Placeholders()  # one numbering per record: a value keeps its number across fields
         yield {
             "message_id": message.message_id,
             "conversation_id": message.conversation_id,
             "user_id": message.user_id,  # the pseudonym, as stored
             "turn": message.turn,
-            "question": redact_pii(message.question),
+            "question": redact_pii(message.question, placeholders=placeholders),
             "answer": message.answer,
             "sources": [
                 {"source": s["source"], "title": s.get("title", ""), "score": float(s.get("score", 0.0))}
@@ -43,12 +45,16 @@ def build_interactions(
             "grounded": message.grounded,
             "created_at": message.created_at.isoformat(),
             "rating": verdict.rating.value if verdict else None,
-            "reason": redact_pii(verdict.reason) if verdict and verdict.reason else None,
-            "comment": redact_pii(verdict.comment) if verdict and verdict.comment else None,
+            "reason": _redacted(verdict.reason, placeholders) if verdict else None,
+            "comment": _redacted(verdict.comment, placeholders) if verdict else None,
             "escalated": bool(verdict and verdict.escalate),
             "rephrased": message.rephrased,
-            "human_answer": redact_pii(human) if human else None,
+            "human_answer": _redacted(human, placeholders),
         }
+
+
+def _redacted(text: str | None, placeholders: Placeholders) -> str | None:
+    return redact_pii(text, placeholders=placeholders) if text else None
 
 
 def write_jsonl(records: Iterable[InteractionRecord], out: IO[str]) -> int:

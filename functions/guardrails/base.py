@@ -47,10 +47,19 @@ class Finding:
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a detector may need besides the text (sources are used by groundedness checks)."""
+    """What a detector may need besides the text (sources are used by groundedness checks).
+
+    `redacted_text` is the text with what the detectors before this one redacted (PII) replaced
+    by placeholders: the very text the query path hands on to retrieval, so a detector that embeds
+    (`embedding_text`) asks for the vector retrieval will ask for, and one model call serves both.
+    """
 
     stage: Stage
     sources: Sequence[str] = field(default_factory=tuple)
+    redacted_text: str | None = None
+
+    def embedding_text(self, text: str) -> str:
+        return text if self.redacted_text is None else self.redacted_text
 
 
 class Detector(Protocol):

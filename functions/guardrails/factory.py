@@ -35,7 +35,8 @@ def embedded_policy(
     topics = TopicDetector(embedder, policy.denied_topics, policy.scope_examples)
     return GuardrailPolicy(
         detectors={
-            Stage.INPUT: [injection, toxicity, topics, pii],
+            # PII first: the topic detector embeds the redacted question, as retrieval does.
+            Stage.INPUT: [pii, injection, toxicity, topics],
             Stage.OUTPUT: [
                 SystemPromptLeakDetector((SYSTEM_PROMPT,)),
                 LinkDetector(policy.allowed_link_hosts),

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 from functions.guardrails.base import CheckContext, Finding, Span
+from functions.guardrails.placeholders import Placeholders
 
 Validator = Callable[[str], bool]
 
@@ -80,8 +81,21 @@ class PiiPattern:
 
 _STREET_SUFFIX = (
     r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Way|Place|Terrace|Square|Parkway|Highway|"
-    r"Circle|Trail|Close|Crescent|(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Sq|Pkwy|Hwy|Cir)\.?)\b"
+    r"Circle|Trail|Close|Crescent|Row|Walk|Hill|Gardens|Grove|Mews|Park|"
+    r"(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Sq|Pkwy|Hwy|Cir|Cres|Ter)\.?)(?![\w-])"
 )
+# A street name in languages that write its type as a suffix, followed by the house number:
+# "Hauptstraße 5", "Nybyvägen 65", "Harjukuja 54", "Kerkstraat 12".
+_STREET_WORD_SUFFIX = (
+    r"(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|straat|laan|plein|gracht|"
+    r"vej|vejen|gade|gatan|gata|vägen|väg|vegen|veien|gate|gaten|katu|kuja|tie|polku)"
+)
+# A street type written first, then its name and number: "calle Mayor 12", "Via dei Fiorentini 17".
+_STREET_PREFIX = (
+    r"(?:[Cc]alle|C/|[Aa]venida|[Aa]vda\.|[Pp]laza|[Pp]aseo|[Cc]arrer|[Cc]amino|[Vv]ia|[Vv]iale|"
+    r"[Pp]iazza|[Pp]iazzetta|[Vv]icolo|[Cc]orso|[Rr]ua|[Pp]raça|[Tt]ravessa|[Ll]argo|ul\.|[Uu]lica)"
+)
+_CAPITALISED = r"[A-ZÀ-ÖØ-ÞĀ-Ž][A-Za-zß-öø-ÿā-ž'’-]{1,30}"
 _SEP_AT = r"(?:\s?[(\[{<]\s?at\s?[)\]}>]\s?|\s+at\s+|\s@\s)"
 _SEP_DOT = r"(?:\s?[(\[{<]\s?dot\s?[)\]}>]\s?|\s+dot\s+|\.)"
 _TLD = r"(?:com|net|org|edu|gov|io|co|uk|de|fr|es|it|nl|be|ch|at|pt|ie|info|biz|me|us|ca|eu)"
@@ -94,8 +108,16 @@ _DATE = (
     rf"\d{{1,2}}(?:st|nd|rd|th|\.)?\s(?:of\s|de\s)?{_MONTH},?\s(?:de\s)?\d{{4}}|"
     rf"{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}})"
 )
-_NAME = r"[A-ZÀ-Ý][a-zà-ÿ'’]{1,30}(?:[ -][A-ZÀ-Ý][a-zà-ÿ'’]{1,30}){1,3}"
-
+_NAME_WORD = r"[A-ZÀ-ÖØ-ÞĀ-Ž][a-zß-öø-ÿā-ž'’]{1,30}"
+_NAME = rf"{_NAME_WORD}(?:\s[A-Z]\.)?(?:[ -]{_NAME_WORD}){{1,3}}"  # two to four words
+_NAME_ANY = rf"{_NAME_WORD}(?:\s[A-Z]\.)?(?:[ -]{_NAME_WORD}){{0,3}}"  # one to four words
+# Capitalised words that follow a greeting or a contact verb without being anyone's name.
+_NOT_A_NAME = (
+    r"(?!(?:Team|Support|There|All|Everyone|Everybody|Sir|Madam|Customer|Service|Folks|Guys|Northwind|"
+    r"Again|Ok|Okay|Yes|No|Please|Thanks|Thank|Good|Morning|Evening|Hello|Hi|Dear|Equipo|Todos|"
+    r"Zusammen|Kundenservice|Tout|Madame|Monsieur|Client|He|She|They|It|We|You|Who|This|That|Someone|"
+    r"Nobody|Everyone|Er|Sie|Es|Il|Elle|On)\b)"
+)
 PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
         "EMAIL",
@@ -139,21 +161,56 @@ PATTERNS: tuple[PiiPattern, ...] = (
         _phone_valid,
         0.75,
     ),
-    PiiPattern(
+    PiiPattern(  # number, name, street type: "221 Baker Street", "18 McPherson Road, Apt 4"
         "STREET_ADDRESS",
         re.compile(
-            rf"\b\d{{1,6}}\s+(?:[A-Z][a-z]{{1,30}}\s+){{1,4}}{_STREET_SUFFIX}(?:,?\s+(?:Apt|Suite|Unit)\.?\s*\w{{1,8}})?",
-            re.UNICODE,
+            rf"\b\d{{1,6}}[A-Za-z]?,?\s+(?:{_CAPITALISED}\s+){{1,4}}{_STREET_SUFFIX}"
+            r"(?:,?\s+(?:Apt|Suite|Unit|Flat|Ste)\.?\s*#?\w{1,8})?"
         ),
         score=0.7,
     ),
-    PiiPattern(  # German, Spanish and French forms: "Hauptstraße 5", "calle Mayor 12", "12 rue de la Paix"
+    PiiPattern(  # the name carries its type, then the number: "Hauptstraße 5", "Nybyvägen 65"
         "STREET_ADDRESS",
         re.compile(
-            r"\b[A-ZÄÖÜ][a-zäöüß]{1,30}(?:straße|strasse|str\.|weg|gasse|allee|platz|ring)\s\d{1,4}[a-z]?\b|"
-            r"\b(?:[Cc]alle|[Aa]venida|[Aa]vda\.|[Pp]laza|[Pp]aseo)\s(?:[\wñáéíóú]{1,30}\s){0,3}\d{1,4}\b|"
-            r"\b\d{1,4},?\s(?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai)\s(?:[\w'’-]{1,30}\s){0,3}"
-            r"[\w'’-]{2,30}"
+            rf"\b[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{{2,30}}(?:{_STREET_WORD_SUFFIX}|\s(?:gate|vej|gata|tér|utca|u\.))"
+            r"\s\d{1,4}[a-zA-Z]?\b"
+        ),
+        score=0.7,
+    ),
+    PiiPattern(  # the type first: "calle Mayor 12", "Via dei Fiorentini 17", "C/ Señores Curas 88"
+        "STREET_ADDRESS",
+        re.compile(rf"(?<!\w){_STREET_PREFIX}\s(?:[\w'’.-]{{1,30}}\s){{1,4}}\d{{1,4}}[a-zA-Z]?\b"),
+        score=0.7,
+    ),
+    PiiPattern(  # French: "12 rue de la Paix", "3 bis avenue Foch"
+        "STREET_ADDRESS",
+        re.compile(
+            r"\b\d{1,4}(?: bis| ter)?,?\s(?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route)\s"
+            r"(?:[\w'’-]{1,30}\s){0,3}[\w'’-]{2,30}"
+        ),
+        score=0.7,
+    ),
+    PiiPattern(  # a flat or suite on its own line or after the street: "Suite 913", "Apt. 263"
+        "STREET_ADDRESS",
+        re.compile(r"\b(?:Suite|Apt\.?|Apartment|Flat|Ste\.)\s?#?\d{1,5}[A-Za-z]?\b"),
+        score=0.6,
+    ),
+    PiiPattern(  # post boxes and military post: "PO Box 1234", "Postfach 12 34", "FPO AE 25990"
+        "STREET_ADDRESS",
+        re.compile(
+            r"\b(?:P\.?\s?O\.?\s?Box|Post Office Box|Postfach|Apartado(?: de correos)?|Bo[iî]te [Pp]ostale|"
+            r"B\.?P\.?|[Uu]nit \d{1,5} [Bb]ox)\s\d{1,6}(?:\s\d{1,4})?\b"
+            r"|\b[FAD]PO A[AEP] \d{5}\b",
+            re.IGNORECASE,
+        ),
+        score=0.7,
+    ),
+    PiiPattern(  # a US town, state and ZIP code, or a UK postcode: "Springfield, IL 62704", "SW1A 1AA"
+        "STREET_ADDRESS",
+        re.compile(
+            rf"\b{_CAPITALISED},\s(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|"
+            r"O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY])\s\d{5}(?:-\d{4})?\b"
+            r"|\b[A-Z]{1,2}\d[A-Z\d]?\s\d[ABD-HJLNP-UW-Z]{2}\b"
         ),
         score=0.7,
     ),
@@ -168,14 +225,67 @@ PATTERNS: tuple[PiiPattern, ...] = (
         score=0.85,
         group=1,
     ),
-    PiiPattern(  # a name the customer gives next to who they are, or signs with
+    PiiPattern(  # a name the customer says is theirs: one word is enough ("my name is Rubija")
         "PERSON",
         re.compile(
-            r"(?:\b(?:[Mm]y name is|[Nn]ame:|[Ii] am|[Ii]'m|[Tt]his is|[Mm]e llamo|[Mm]i nombre es|"
-            r"[Ii]ch hei(?:ß|ss)e|[Mm]ein [Nn]ame ist|[Jj]e m'appelle|[Mm]on nom est|[Rr]egards|[Tt]hanks|"
-            r"[Ss]incerely|[Cc]heers|"
-            r"[Ss]aludos|[Gg]r(?:ü|ue)(?:ß|ss)e|[Cc]ordialement|[Mm]erci)[,:]?\s{1,3})(" + _NAME + r")\b"
+            r"(?:\b(?:[Mm]y name is|[Mm]y name's|[Nn]ame(?: on the (?:account|card|order))?(?: is|:)|"
+            r"(?:everyone |people |you can )?calls? me|[Mm]e llamo|[Mm]i nombre es|[Nn]ombre:|"
+            r"[Ii]ch hei(?:ß|ss)e|[Mm]ein [Nn]ame ist|[Jj]e m'appelle|[Mm]on nom est|[Nn]om ?:|"
+            r"[Cc]ardholder:?|[Aa]ccount holder:?|[Cc]ustomer:|[Kk]unde:|[Cc]liente?:)\s{1,3})"
+            rf"{_NOT_A_NAME}({_NAME_ANY})\b"
         ),
+        score=0.6,
+        group=1,
+    ),
+    PiiPattern(  # two or more capitalised words after who-I-am or a sign-off ("Regards, Jane Doe")
+        "PERSON",
+        re.compile(
+            r"(?:\b(?:[Ii] am|[Ii]'m|[Tt]his is|[Rr]egards|[Tt]hanks|[Ss]incerely|[Cc]heers|[Bb]est|"
+            r"[Ss]aludos|[Gg]r(?:ü|ue)(?:ß|ss)e|[Cc]ordialement|[Mm]erci|[Aa]tentamente|[Bb]isous)[,:]?\s{1,3})"
+            rf"{_NOT_A_NAME}({_NAME})\b"
+        ),
+        score=0.6,
+        group=1,
+    ),
+    PiiPattern(  # a title before a name: "Mr. Jouni Hahli", "Frau Schmidt", "Mme Lefèvre"
+        "PERSON",
+        re.compile(
+            r"\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Herr|Frau|Sr|Sra|Srta|Mme|Mlle|Monsieur|Madame|Señor|Señora)"
+            rf"\.?\s{{1,2}}({_NAME_ANY})\b"
+        ),
+        score=0.6,
+        group=1,
+    ),
+    PiiPattern(  # a greeting ("Dear Jane,"), then a person spoken to or shipped to ("ask for Ivan King")
+        "PERSON",
+        re.compile(
+            r"(?:\b(?:[Dd]ear|[Hh]i|[Hh]ello|[Hh]ey|[Hh]ola|[Hh]allo|[Ll]iebe[rs]?|[Bb]onjour|[Cc]her|[Cc]hère|"
+            r"[Ee]stimad[oa])\s{1,2})"
+            rf"{_NOT_A_NAME}({_NAME_ANY})(?=\s?[,!\n])"
+        ),
+        score=0.6,
+        group=1,
+    ),
+    PiiPattern(
+        "PERSON",
+        re.compile(
+            r"(?:\b(?:spoke|speak|spoken|talked|talk) (?:to|with)|\bask for|\bfollow up with|\baddressed to|"
+            r"\bon behalf of|\bparcel for|\bdeliver(?:ed)? to|\bsigned for by|\bhablé con|\bsprach mit|"
+            r"\bparlé (?:à|avec))\s{1,2}"
+            rf"{_NOT_A_NAME}({_NAME})\b"
+        ),
+        score=0.6,
+        group=1,
+    ),
+    PiiPattern(  # the name line that heads a postal address: "Ella H. Snider\n228 Ringvej 1"
+        "PERSON",
+        re.compile(rf"(?m)^[>?* \t]{{0,4}}{_NOT_A_NAME}({_NAME})[ \t]{{0,3}}\n(?=[>?* \t]{{0,4}}\d{{1,6}} )"),
+        score=0.6,
+        group=1,
+    ),
+    PiiPattern(  # someone said to live somewhere: "Timotea lives on Via dei Fiorentini 17"
+        "PERSON",
+        re.compile(rf"\b{_NOT_A_NAME}({_NAME_ANY})(?= (?:lives|lived|resides|is living|wohnt|vive|habite) )"),
         score=0.6,
         group=1,
     ),
@@ -232,21 +342,11 @@ def _without_overlaps(spans: list[Span]) -> Iterator[Span]:
     yield from sorted(taken, key=lambda s: s.start)
 
 
-def redact(text: str, spans: list[Span] | tuple[Span, ...]) -> str:
-    """Replace each span with its label in brackets, for example `[EMAIL]`."""
-    out: list[str] = []
-    cursor = 0
-    for span in sorted(spans, key=lambda s: s.start):
-        out.append(text[cursor : span.start])
-        out.append(f"[{span.label}]")
-        cursor = span.end
-    out.append(text[cursor:])
-    return "".join(out)
-
-
-def redact_pii(text: str, allow: Collection[str] = ()) -> str:
-    """The text with every detected PII span (except allowed values) replaced by its label."""
-    return redact(text, find_pii(text, allow))
+def redact_pii(text: str, allow: Collection[str] = (), placeholders: Placeholders | None = None) -> str:
+    """The text with every detected PII span (except allowed values) replaced by a typed
+    placeholder (`[EMAIL_1]`), as the guardrail policy redacts; pass one `placeholders` for
+    texts that belong together (a record's fields) so a value keeps its number across them."""
+    return (placeholders or Placeholders()).redact(text, find_pii(text, allow))
 
 
 class PiiDetector:

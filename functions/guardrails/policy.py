@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from functions.guardrails.base import Action, CheckContext, Detector, Finding, Stage
+from functions.guardrails.base import Action, CheckContext, Detector, Finding, Span, Stage
 from functions.guardrails.placeholders import Placeholders
 
 DEFAULT_REFUSAL = (
@@ -64,9 +64,10 @@ class Guardrails(Protocol):
 
 @dataclass
 class GuardrailPolicy:
-    """Runs each stage's detectors. A finding below its category's threshold is dropped; at or
-    above it, BLOCK refuses the text, REDACT replaces its spans with typed placeholders, FLAG
-    only reports it and ALLOW drops it."""
+    """Runs each stage's detectors in order. A finding below its category's threshold is dropped;
+    at or above it, BLOCK refuses the text, REDACT replaces its spans with typed placeholders, FLAG
+    only reports it and ALLOW drops it. Each detector sees what those before it redacted
+    (`CheckContext.redacted_text`), so list the redacting ones first."""
 
     detectors: Mapping[Stage, Sequence[Detector]]
     actions: Mapping[str, Action] = field(default_factory=dict)
@@ -87,23 +88,27 @@ class GuardrailPolicy:
         sources: Sequence[str] = (),
         placeholders: Placeholders | None = None,
     ) -> GuardrailResult:
-        context = CheckContext(stage=stage, sources=tuple(sources))
-        findings = tuple(
-            finding
-            for detector in self.detectors.get(stage, ())
-            if (finding := detector.detect(text, context)) is not None
-            and finding.score >= self.threshold(finding.category)
-            and self.action(finding.category) is not Action.ALLOW
-        )
+        placeholders = placeholders or Placeholders()
+        findings: list[Finding] = []
+        redactable: list[Span] = []
+        redacted = text
+        for detector in self.detectors.get(stage, ()):
+            context = CheckContext(stage=stage, sources=tuple(sources), redacted_text=redacted)
+            finding = detector.detect(text, context)
+            action = self.action(finding.category) if finding is not None else Action.ALLOW
+            if finding is None or finding.score < self.threshold(finding.category) or action is Action.ALLOW:
+                continue
+            findings.append(finding)
+            if action is Action.REDACT:  # later detectors (those that embed) read the redacted text
+                redactable.extend(finding.spans)
+                redacted = placeholders.redact(text, redactable)
         blocked_by = tuple(
             dict.fromkeys(f.category for f in findings if self.action(f.category) is Action.BLOCK)
         )
-        redactable = [span for f in findings if self.action(f.category) is Action.REDACT for span in f.spans]
-        redacted = (placeholders or Placeholders()).redact(text, redactable) if redactable else text
         return GuardrailResult(
             stage=stage,
             allowed=not blocked_by,
-            findings=findings,
+            findings=tuple(findings),
             redacted_text=redacted,
             blocked_by=blocked_by,
         )

@@ -19,7 +19,6 @@ from functions.rag.embeddings.ports import Embedder, Vector, cosine
 MIN_SIMILARITY = 0.45  # below this a question resembles no denied topic at all (MiniLM cosine)
 MARGIN = 0.1  # how much closer to a denied topic than to the scope a question must be
 SLOPE = 5.0  # score rises from 0.5 at the margin to 1.0 at 0.1 beyond it
-TOPIC_CHARS = 500  # what a request is about shows in its opening; embedding more only costs time
 
 
 class TopicDetector:
@@ -41,10 +40,12 @@ class TopicDetector:
         return list(self.embedder.embed_documents(self.scope_examples)) if self.scope_examples else []
 
     def similarities(self, text: str) -> tuple[str | None, float, float]:
-        """(closest denied topic, its similarity, the closest scope example's similarity)."""
+        """(closest denied topic, its similarity, the closest scope example's similarity). The
+        text is embedded whole, as retrieval embeds it (the model truncates what it cannot read),
+        so a memoizing embedder serves both with one call."""
         if not self.topics:
             return None, 0.0, 0.0
-        vector = self.embedder.embed_query(text[:TOPIC_CHARS])
+        vector = self.embedder.embed_query(text)
         name, best = max(
             ((name, max(cosine(vector, v) for v in vectors)) for name, vectors in self._topic_vectors),
             key=lambda item: item[1],
@@ -53,7 +54,7 @@ class TopicDetector:
         return name, best, scope
 
     def detect(self, text: str, context: CheckContext) -> Finding | None:
-        name, topic, scope = self.similarities(text)
+        name, topic, scope = self.similarities(context.embedding_text(text))
         if name is None or topic < MIN_SIMILARITY:
             return None
         margin = topic - scope

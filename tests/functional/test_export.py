@@ -46,7 +46,7 @@ def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
     assert records[liked["message_id"]]["rating"] == "up"
     assert records[first["message_id"]]["rephrased"] is True
     down = records[disliked["message_id"]]
-    assert (down["rating"], down["escalated"], down["comment"]) == ("down", True, "write to me at [EMAIL]")
+    assert (down["rating"], down["escalated"], down["comment"]) == ("down", True, "write to me at [EMAIL_1]")
     assert {r["user_id"] for r in records.values()} == {pseudonymise("jane-42", services.pseudonym_key)}
     assert "jane-42" not in json.dumps(records)
     assert down["sources"][0]["source"] == "mini_kb/returns.md"

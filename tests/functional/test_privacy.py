@@ -175,8 +175,8 @@ def test_feedback_reason_is_redacted_like_the_comment(client: TestClient, servic
         },
     )
     stored = services.feedback_store.get_feedback(message_id)
-    assert stored is not None and stored.reason == "card [CREDIT_CARD]"
-    assert services.sqlite.open_escalations()[0]["reason"] == "card [CREDIT_CARD]"
+    assert stored is not None and stored.reason == "card [CREDIT_CARD_1]"
+    assert services.sqlite.open_escalations()[0]["reason"] == "card [CREDIT_CARD_1]"
 
 
 def test_user_ids_are_stored_as_pseudonyms(client: TestClient, services: Services) -> None:

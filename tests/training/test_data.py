@@ -41,13 +41,13 @@ def test_no_pii_reaches_any_set(datasets_dir: Path) -> None:
     text = "".join(path.read_text() for path in datasets_dir.rglob("*.jsonl"))
     assert EMAIL not in text
     assert PHONE not in text
-    assert "[EMAIL]" in text
-    assert "[PHONE]" in text
+    assert "[EMAIL_1]" in text
+    assert "[PHONE_1]" in text
 
 
 def test_pairs_join_bad_answers_with_good_ones_to_the_same_question(datasets_dir: Path) -> None:
     pairs = {row["prompt"][0]["content"]: row for row in rows(datasets_dir, "preference")}
-    escalated = pairs["My email is [EMAIL], where is my order?"]
+    escalated = pairs["My email is [EMAIL_1], where is my order?"]
     assert escalated["chosen"][0]["content"].startswith("It ships tomorrow")  # the human agent's reply
     assert escalated["rejected"] == [{"role": "assistant", "content": "It ships at some point."}]
     rephrased = pairs["Can I pay with PayPal?"]
@@ -93,7 +93,7 @@ def test_corpus_holds_knowledge_base_documents(tmp_path: Path) -> None:
     write_jsonl(export, export_records())
     main(DataArguments(export_path=str(export), kb_dir=str(kb), output_dir=str(tmp_path / "out")))
     texts = [row["text"] for row in rows(tmp_path / "out", "corpus")]
-    assert "# Returns\n\nWrite to [EMAIL] to return an item within 30 days.\n" in texts
+    assert "# Returns\n\nWrite to [EMAIL_1] to return an item within 30 days.\n" in texts
 
 
 def test_near_duplicate_index_tells_near_from_unrelated() -> None:

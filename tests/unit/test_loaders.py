@@ -56,4 +56,4 @@ def test_unreadable_documents_say_what_is_wrong(
 
 def test_cleaning_normalises_whitespace_and_redacts_pii() -> None:
     raw = "Call\u00a0me   at  +44 20 7946 0958.\r\n\r\n\r\n\r\nThanks\u200b!\t"
-    assert clean_text(raw) == "Call me at [PHONE].\n\nThanks!"
+    assert clean_text(raw) == "Call me at [PHONE_1].\n\nThanks!"

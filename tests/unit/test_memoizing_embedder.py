@@ -56,3 +56,22 @@ def test_a_follow_up_embeds_each_text_once(tmp_path: Path) -> None:
     # retrieval, the follow-up's weighting and the rephrase check: one model call per text
     assert inner.queries and set(inner.queries.values()) == {1}
     assert inner.calls == batches  # no batch re-embeds a question the cache holds
+
+
+def test_the_topic_guardrail_and_retrieval_share_one_vector_for_a_question_with_pii(tmp_path: Path) -> None:
+    # GIVEN one memoizing embedder behind both the guardrails and retrieval, as Services builds it
+    services = make_services(make_settings(tmp_path / "data"))
+    inner = CountingEmbedder()
+    services.embedder = MemoizingEmbedder(inner)  # type: ignore[misc]
+    services.ingestor.ingest_paths([MINI_KB])
+    question = "How many days do I have to return unworn items? Write to me at jane@example.com. " + (
+        "I bought them last month and never wore them. " * 12
+    )  # past any prefix a detector might cut
+    # WHEN a question longer than 500 characters, with an e-mail address in it, is answered
+    answer = services.pipeline.answer(question)
+    # THEN the question was embedded once, redacted as retrieval reads it; the raw address never
+    redacted = answer.input_guardrails.redacted_text
+    assert "[EMAIL_1]" in redacted and len(redacted) > 500
+    assert inner.queries[redacted] == 1
+    assert not any("jane@example.com" in text for text in inner.queries)
+    assert set(inner.queries.values()) == {1}

@@ -2,6 +2,7 @@ import pytest
 
 from functions.guardrails.base import CheckContext, Stage
 from functions.guardrails.pii import PiiDetector, find_pii, redact_pii
+from functions.guardrails.placeholders import Placeholders
 
 
 def labels(text: str) -> list[str]:
@@ -14,9 +15,19 @@ def test_redacts_each_kind_of_identifier() -> None:
         "IBAN DE89 3704 0044 0532 0130 00, SSN 123-45-6789, IP 192.168.1.20, home 221 Baker Street."
     )
     assert redact_pii(text) == (
-        "Mail [EMAIL], call [PHONE], card [CREDIT_CARD], IBAN [IBAN], SSN [US_SSN], IP [IP_ADDRESS], "
-        "home [STREET_ADDRESS]."
+        "Mail [EMAIL_1], call [PHONE_1], card [CREDIT_CARD_1], IBAN [IBAN_1], SSN [US_SSN_1], "
+        "IP [IP_ADDRESS_1], home [STREET_ADDRESS_1]."
     )
+
+
+def test_redaction_numbers_each_value_as_the_guardrails_do() -> None:
+    # GIVEN two addresses, one of them twice, and one numbering shared by two fields of a record
+    shared = Placeholders()
+    first = redact_pii("Mail a@example.com or b@example.com, not a@example.com", placeholders=shared)
+    second = redact_pii("I meant b@example.com", placeholders=shared)
+    # THEN each value keeps its typed placeholder, the same one the query path would write
+    assert first == "Mail [EMAIL_1] or [EMAIL_2], not [EMAIL_1]"
+    assert second == "I meant [EMAIL_2]"
 
 
 def test_leaves_order_numbers_prices_and_dates_alone() -> None:
@@ -42,7 +53,7 @@ def test_allowlist_keeps_public_contact_details() -> None:
     text = "Write to support@northwind.example, not to jane@example.com."
     assert (
         redact_pii(text, allow=("@northwind.example",))
-        == "Write to support@northwind.example, not to [EMAIL]."
+        == "Write to support@northwind.example, not to [EMAIL_1]."
     )
 
 
@@ -58,11 +69,11 @@ def test_output_detector_ignores_values_quoted_from_sources() -> None:
     "iban", ["gb82 west 1234 5698 7654 32", "de89370400440532013000", "Gb82West12345698765432"]
 )
 def test_an_iban_typed_in_lower_or_mixed_case_is_redacted(iban: str) -> None:
-    assert redact_pii(f"refund to {iban} please") == "refund to [IBAN] please"
+    assert redact_pii(f"refund to {iban} please") == "refund to [IBAN_1] please"
 
 
 def test_a_lower_case_iban_shape_failing_mod_97_is_not_an_iban() -> None:
-    assert "[IBAN]" not in redact_pii("refund to gb82 west 1234 5698 7654 33 please")
+    assert "[IBAN_1]" not in redact_pii("refund to gb82 west 1234 5698 7654 33 please")
 
 
 def test_iban_is_found_in_any_case_and_grouping() -> None:
@@ -108,3 +119,68 @@ def test_international_phone_numbers_and_ipv6() -> None:
 
 def test_allowed_types_are_kept() -> None:
     assert find_pii("call +44 20 7946 0958", allowed_types=("PHONE",)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("My name is Rubija and my parcel is late", "Rubija"),  # one word after "my name is"
+        ("Please correct the invoice to Mr. Jouni Hahli", "Jouni Hahli"),
+        ("Frau Schmidt hat gestern angerufen", "Schmidt"),
+        ("Dear Jane,\nthe parcel came back", "Jane"),
+        ("I spoke to Ivan King on the phone yesterday", "Ivan King"),
+        ("Timotea lives on Via dei Fiorentini 17", "Timotea"),
+        ("Ship it to:\nElla H. Snider\n228 Ringvej 14", "Ella H. Snider"),
+        ("Je m'appelle Amélie Poulain, ma commande 4471 est en retard", "Amélie Poulain"),
+    ],
+)
+def test_a_name_next_to_who_the_customer_is_or_a_title_is_found(text: str, name: str) -> None:
+    assert [text[s.start : s.end] for s in find_pii(text) if s.label == "PERSON"] == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi Team, my order 4481 has not arrived",
+        "Hello Support,\nwhere is my parcel?",
+        "He lives on the first floor, leave it with the neighbour",
+        "I'm Very angry about order NW-12345678",
+        "Thanks, Northwind Outfitters",
+    ],
+)
+def test_greetings_pronouns_and_shop_names_are_not_names(text: str) -> None:
+    assert "PERSON" not in labels(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("Send it to 18 McPherson Road, Apt 4 please", "18 McPherson Road, Apt 4"),
+        ("new address: Nybyvägen 65, Ankarsrum", "Nybyvägen 65"),
+        ("Lieferung an Kerkstraat 12 bitte", "Kerkstraat 12"),
+        ("ship to C/ Señores Curas 88, Madrid", "C/ Señores Curas 88"),
+        ("It goes to Via dei Fiorentini 17, Roma", "Via dei Fiorentini 17"),
+        ("Use my PO Box 4410 for returns", "PO Box 4410"),
+        ("Postfach 12 34, Berlin", "Postfach 12 34"),
+        ("Springfield, IL 62704 is where I live", "Springfield, IL 62704"),
+        ("London SW1A 1AA", "SW1A 1AA"),
+        ("USS Lorenzen, FPO AE 25990", "FPO AE 25990"),
+    ],
+)
+def test_street_addresses_post_boxes_and_postcodes_are_found(text: str, address: str) -> None:
+    assert [text[s.start : s.end] for s in find_pii(text) if s.label == "STREET_ADDRESS"] == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "During 1984 the shop opened",
+        "Order 12345 Shipped Today",
+        "tracking 1Z999AA10123456784 is stuck",
+        "Apple iPhone 15 Pro case",
+        "transaction 4929 1234 5678 9013 failed",
+        "room 12 of the store",
+    ],
+)
+def test_years_order_and_tracking_numbers_are_not_addresses(text: str) -> None:
+    assert find_pii(text) == []

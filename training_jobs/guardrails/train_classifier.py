@@ -17,10 +17,10 @@ project's fixtures are measured by `genai-stack eval guardrails`, never trained 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -113,10 +113,11 @@ def toxicity_pool(datasets: Path) -> list[tuple[str, int]]:
 
 
 #: Per task: its training pool, its artefact, and the share of benign rows (out of fold) allowed
-#: above the operating threshold. Injection is strict (benign support questions must pass; the
-#: patterns carry the rest); toxicity a little less (its patterns cover threats and insults only).
+#: above the operating threshold: 0.5% for both. For injection that rate was chosen from the
+#: cross-validated trade-off (0.2% kept 85% of attacks, 0.5% 89%, 1% 92% but blocked 8 of the 88
+#: odd-looking support fixtures instead of 1); the patterns carry the known families.
 TASKS: dict[str, tuple[Callable[[Path], list[tuple[str, int]]], Path, float]] = {
-    "injection": (injection_pool, INJECTION_MODEL, 0.002),
+    "injection": (injection_pool, INJECTION_MODEL, 0.005),
     "toxicity": (toxicity_pool, TOXICITY_MODEL, 0.005),
 }
 
@@ -145,6 +146,29 @@ def cross_validate(pool: list[tuple[str, int]], target_fpr: float, folds: int = 
     }
 
 
+def pool_fingerprint(pool: Sequence[tuple[str, int]]) -> str:
+    """A digest of the training rows, kept in the artefact's metadata instead of a date: the
+    same rows give the same artefact, byte for byte, so a retrain can be checked against it."""
+    digest = hashlib.sha256()
+    for text, label in pool:
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()
+
+
+def train(pool: list[tuple[str, int]], task: str, target_fpr: float, output: Path) -> dict[str, object]:
+    """Cross-validate, fit on the whole pool and write the artefact; returns its metadata."""
+    metadata: dict[str, object] = {
+        "pool_sha256": pool_fingerprint(pool),
+        "rows": len(pool),
+        "positives": sum(label for _, label in pool),
+        "task": task,
+    }
+    metadata.update(cross_validate(pool, target_fpr))
+    weights, bias = fit(SparseRows([t for t, _ in pool], DIMENSION), np.array([y for _, y in pool], float))
+    save_model(output, weights.tolist(), float(bias), metadata)
+    return metadata
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(TASKS), default="injection")
@@ -153,16 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     build_pool, default_output, target_fpr = TASKS[args.task]
     output: Path = args.output or default_output
-    pool = build_pool(args.datasets)
-    metadata: dict[str, object] = {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "rows": len(pool),
-        "positives": sum(label for _, label in pool),
-        "task": args.task,
-    }
-    metadata.update(cross_validate(pool, target_fpr))
-    weights, bias = fit(SparseRows([t for t, _ in pool], DIMENSION), np.array([y for _, y in pool], float))
-    save_model(output, weights.tolist(), float(bias), metadata)
+    metadata = train(build_pool(args.datasets), args.task, target_fpr, output)
     print(json.dumps({**metadata, "artefact": str(output), "bytes": output.stat().st_size}))  # noqa: T201
 
 
