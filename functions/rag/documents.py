@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ class Chunk:
     # One embedding per sentence of `text` (functions.rag.sentences.sentence_texts), computed at
     # ingestion so the answerer does not embed them per query. The stores keep them apart from
     # the JSON record (`to_dict`): a numpy array in the embedded index, a binary field in OpenSearch.
-    sentence_vectors: Sequence[Sequence[float]] = field(default=(), compare=False, repr=False)
+    sentence_vectors: Any = field(default=(), compare=False, repr=False)  # rows: numpy or lists
 
     def field_value(self, name: str) -> str | None:
         """The value a metadata filter on `name` compares against."""
