@@ -26,6 +26,7 @@ class EnvVar(StrEnum):
     EMBEDDING_ENDPOINT_NAME = "GENAI_STACK_EMBEDDING_ENDPOINT_NAME"
     CHAT_MODEL = "GENAI_STACK_CHAT_MODEL"
     CHAT_MODEL_ID = "GENAI_STACK_CHAT_MODEL_ID"
+    RERANK_MODEL_ARN = "GENAI_STACK_RERANK_MODEL_ARN"
     CHAT_ENDPOINT_NAME = "GENAI_STACK_CHAT_ENDPOINT_NAME"
     CHECKPOINT_DIR = "GENAI_STACK_CHECKPOINT_DIR"
     STORE = "GENAI_STACK_STORE"
@@ -251,6 +252,9 @@ def knn_index_body(
                 "chunk_index": {"type": "integer"},
                 "user_id": {"type": "keyword"},
                 "metadata": {"type": "flat_object"},
+                # The chunk's sentence embeddings (little-endian float32, `dimension` per sentence),
+                # base64 in _source: read back with the hit for the answerer, never searched.
+                "sentence_vectors": {"type": "binary"},
                 "embedding": {
                     "type": "knn_vector",
                     "dimension": dimension,

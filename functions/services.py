@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from functions.rag.pipeline import AnswerPipeline
     from functions.rag.rerankers import Reranker
     from functions.rag.retriever import Retriever
+    from functions.rag.sentences import SentenceVectorCache
     from functions.rag.stores.embedded import IndexHealth
     from functions.rag.stores.ports import VectorStore
 
@@ -118,7 +119,20 @@ class Services:
             previous_weight=self.settings.followup_previous_weight,
             rerank_min_relevance=self.settings.rerank_min_relevance,
         )
-        return Retriever(self.vector_store, self.embedder, config, reranker=self.reranker)
+        return Retriever(
+            self.vector_store,
+            self.embedder,
+            config,
+            reranker=self.reranker,
+            sentence_vectors=self.sentence_vectors,
+        )
+
+    @cached_property
+    def sentence_vectors(self) -> SentenceVectorCache:
+        """The retrieved chunks' ingestion-time sentence vectors, which the extractive answerer reads."""
+        from functions.rag.sentences import SentenceVectorCache
+
+        return SentenceVectorCache(self.embedder)
 
     @cached_property
     def reranker(self) -> Reranker | None:
@@ -158,7 +172,7 @@ class Services:
         weight = settings.answer_semantic_weight
         return ExtractiveChatModel(
             max_sentences=settings.max_answer_sentences,
-            embedder=self.embedder if weight > 0.0 else None,
+            embedder=self.sentence_vectors if weight > 0.0 else None,
             semantic_weight=weight,
         )
 

@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 
 from functions.contract import ChatModelKind, EmbedderKind, EnvVar
 from infra.config import ModelsConfig
+from infra.nag import acknowledge, principal_of
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class ModelAccess:
             env[EnvVar.CHAT_MODEL_ID] = self.config.chat_model_id
         else:
             env[EnvVar.CHAT_ENDPOINT_NAME] = self.chat_endpoint_name
+        if self.config.rerank_model_id is not None:
+            env[EnvVar.RERANK_MODEL_ARN] = _model_arn(self.config.rerank_model_id)
         return {str(name): value for name, value in env.items()}
 
     def grant_embed(self, grantee: iam.IGrantable) -> None:
@@ -47,11 +50,32 @@ class ModelAccess:
             _grant_bedrock(grantee, self.config.chat_model_id, actions)
         else:
             _grant_endpoint(grantee, self.chat_endpoint_name)
+        if self.config.rerank_model_id is not None:
+            self._grant_rerank(grantee, self.config.rerank_model_id)
+
+    @staticmethod
+    def _grant_rerank(grantee: iam.IGrantable, model_id: str) -> None:
+        """Rerank through that model only. `bedrock:Rerank` has no resource type (IAM takes only
+        `*` for it); what limits it to one model is InvokeModel, which Rerank also needs, on
+        that model's ARN alone."""
+        _grant_bedrock(grantee, model_id, ["bedrock:InvokeModel"])
+        iam.Grant.add_to_principal(grantee=grantee, actions=["bedrock:Rerank"], resource_arns=["*"])
+        acknowledge(principal_of(grantee), "IAM5[Resource::*]", reason=RERANK_ACTION)
+
+
+#: Why `bedrock:Rerank` is granted on `*`.
+RERANK_ACTION = (
+    "bedrock:Rerank has no resource-level permissions; the model it may use is limited by "
+    "bedrock:InvokeModel, granted on the configured rerank model's ARN only"
+)
+
+
+def _model_arn(model_id: str) -> str:
+    return f"arn:{cdk.Aws.PARTITION}:bedrock:{cdk.Aws.REGION}::foundation-model/{model_id}"
 
 
 def _grant_bedrock(grantee: iam.IGrantable, model_id: str, actions: list[str]) -> None:
-    arn = f"arn:{cdk.Aws.PARTITION}:bedrock:{cdk.Aws.REGION}::foundation-model/{model_id}"
-    iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[arn])
+    iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[_model_arn(model_id)])
 
 
 def _grant_endpoint(grantee: iam.IGrantable, endpoint_name: str) -> None:

@@ -142,9 +142,20 @@ class _Emulator:
                 error = {"type": "mapper_parsing_exception", "reason": "failed to parse field [embedding]"}
                 items.append({"index": {"_id": meta["_id"], "status": 400, "error": error}})
                 continue
+            unmapped = self._unmapped_fields(meta["_index"], source)
+            if unmapped:  # what a "dynamic": "strict" mapping does with a field it does not name
+                error = {"type": "strict_dynamic_mapping_exception", "reason": f"unmapped {unmapped}"}
+                items.append({"index": {"_id": meta["_id"], "status": 400, "error": error}})
+                continue
             self.cluster.docs(meta["_index"])[meta["_id"]] = source
             items.append({"index": {"_index": meta["_index"], "_id": meta["_id"], "status": 201}})
         return {"errors": any(item["index"]["status"] >= 300 for item in items), "items": items}
+
+    def _unmapped_fields(self, index: str, source: dict[str, Any]) -> list[str]:
+        mappings = self.cluster.indices.get(index, {}).get("body", {}).get("mappings", {})
+        if mappings.get("dynamic") != "strict":
+            return []
+        return sorted(set(source) - set(mappings["properties"]))
 
     def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         docs = self.cluster.docs(index)

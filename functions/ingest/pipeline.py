@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ from functions.ingest.cleaning import clean_text
 from functions.ingest.loaders import SUPPORTED_SUFFIXES, load_document
 from functions.observability import logger
 from functions.rag.documents import Chunk, make_chunk_id
-from functions.rag.embeddings.ports import Embedder
+from functions.rag.embeddings.ports import Embedder, Vectors
+from functions.rag.sentences import sentence_texts
 from functions.rag.stores.ports import VectorStore
 from functions.text import fold_case_and_space
 
@@ -168,7 +169,7 @@ class Ingestor:
         extra = {"kind": document.kind, **(metadata or {})}
         chunks = [_with_metadata(chunk, extra) for chunk in chunks]
         chunks = self._screen(source, chunks, report)
-        vectors = self.embedder.embed_documents([embedding_text(chunk) for chunk in chunks])
+        chunks, vectors = self._embed(chunks)
         if source in known:
             self.store.delete_sources([source])
             report.updated.append(source)
@@ -178,6 +179,21 @@ class Ingestor:
             self.store.add(chunks, vectors)
         report.chunks_indexed += len(chunks)
         report.duplicate_chunks += duplicates
+
+    def _embed(self, chunks: list[Chunk]) -> tuple[list[Chunk], Vectors]:
+        """The chunks' vectors, and each chunk with its sentences' vectors, from one batch of model
+        calls: the answerer reads those sentences for every question that retrieves the chunk."""
+        per_chunk = [sentence_texts(chunk.text) for chunk in chunks]
+        texts = [embedding_text(chunk) for chunk in chunks] + [t for texts in per_chunk for t in texts]
+        embedded = self.embedder.embed_documents(texts) if texts else []
+        vectors, rest = embedded[: len(chunks)], embedded[len(chunks) :]
+        with_sentences = []
+        start = 0
+        for chunk, sentences in zip(chunks, per_chunk, strict=True):
+            end = start + len(sentences)
+            with_sentences.append(replace(chunk, sentence_vectors=rest[start:end]))
+            start = end
+        return with_sentences, vectors
 
     def _screen(self, source: str, chunks: list[Chunk], report: IngestReport) -> list[Chunk]:
         """Scan each chunk for planted instructions: a chunk the policy blocks is quarantined (not

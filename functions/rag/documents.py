@@ -21,6 +21,10 @@ class Chunk:
     source_hash: str = ""
     user_id: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # One embedding per sentence of `text` (functions.rag.sentences.sentence_texts), computed at
+    # ingestion so the answerer does not embed them per query. The stores keep them apart from
+    # the JSON record (`to_dict`): a numpy array in the embedded index, a binary field in OpenSearch.
+    sentence_vectors: Any = field(default=(), compare=False, repr=False)  # rows: numpy or lists
 
     def field_value(self, name: str) -> str | None:
         """The value a metadata filter on `name` compares against."""

@@ -10,6 +10,7 @@ from functions.errors import InvalidRequestError
 from functions.rag.documents import ScoredChunk, SearchQuery
 from functions.rag.embeddings.ports import Embedder, Vector
 from functions.rag.rerankers import Reranker
+from functions.rag.sentences import SentenceVectorCache
 from functions.rag.stores.ports import VectorStore
 
 
@@ -38,11 +39,14 @@ class Retriever:
         embedder: Embedder,
         config: RetrievalConfig,
         reranker: Reranker | None = None,
+        sentence_vectors: SentenceVectorCache | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config
         self.reranker = reranker
+        # Where the hits' ingestion-time sentence vectors go for the extractive answerer.
+        self.sentence_vectors = sentence_vectors
 
     def retrieve(
         self,
@@ -69,6 +73,8 @@ class Retriever:
             dense_weight=self.config.dense_weight,
         )
         hits = self._reranked(text, self.store.search(query))
+        if self.sentence_vectors is not None:
+            self.sentence_vectors.remember(hit.chunk for hit in hits)
         return Retrieval(hits=hits, confident=self.confident_in(hits))
 
     def _reranked(self, text: str, hits: list[ScoredChunk]) -> list[ScoredChunk]:

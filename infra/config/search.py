@@ -19,6 +19,11 @@ class ModelsConfig(Section):
     embedding_endpoint_name: str | None = None
     chat_model: Literal[ChatModelKind.BEDROCK, ChatModelKind.SAGEMAKER] = ChatModelKind.BEDROCK
     chat_model_id: str = "amazon.nova-lite-v1:0"
+    rerank_model_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9-]+\.[a-z0-9.:-]+$",
+        description="a Bedrock Rerank model (amazon.rerank-v1:0, cohere.rerank-v3-5:0); null: no reranker",
+    )
 
     @model_validator(mode="after")
     def _endpoint_when_sagemaker(self) -> Self:

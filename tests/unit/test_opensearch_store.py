@@ -57,7 +57,7 @@ def test_bulk_indexing_sends_each_chunk_with_its_vector(
     assert len(bulks) == 2  # chunk size 2
     action, source = bulks[0].body[:2]
     assert action == {"index": {"_index": INDEX, "_id": "id1"}}
-    assert source == {**chunk(1).to_dict(), "embedding": VECTOR}
+    assert source == {**chunk(1).to_dict(), "embedding": VECTOR, "sentence_vectors": ""}  # none computed
 
 
 def test_documents_the_cluster_rejects_are_reported(

@@ -30,10 +30,10 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from functions.rag.embeddings.ports import cosine
 from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
+from functions.rag.sentences import Sentence, split_passage
 from functions.rag.streaming import sentences_of
-from functions.text import content_terms, split_sentences, words
+from functions.text import content_terms, words
 
 # What kind of answer a question asks for, and how a sentence that holds one looks. A sentence
 # with the right kind of answer gets a bonus on top of its term coverage.
@@ -68,24 +68,11 @@ _ANSWER_TYPE_BONUS = 0.15
 _QUESTION_FORM = re.compile(r"\bhow (much|many|long|soon|late|early|often|far)\b", re.I)
 _RANK_DISCOUNT = 0.15
 _COMPANION_RATIO = 0.6
-_ITEM_LINE = re.compile(r"^(?:[-*+]\s|\d+[.)]\s|\|)")
-
-
-@dataclass(frozen=True)
-class _Sentence:
-    """A sentence of a source, with the section heading it sits under and whether it is a list
-    item or table row (which reads badly without that heading)."""
-
-    source: int  # 1-based source number, as cited
-    position: int
-    text: str
-    heading: str
-    item: bool
 
 
 @dataclass(frozen=True)
 class _Candidate:
-    sentence: _Sentence
+    sentence: Sentence
     score: float
 
     @property
@@ -148,17 +135,20 @@ class ExtractiveChatModel(BaseChatModel):
             )
 
     def answer(self, question: str, sources: Sequence[PromptSource]) -> str:
-        sentences = [sentence for source in sources for sentence in _sentences(source)]
+        sentences = [sentence for source in sources for sentence in split_passage(source.text, source.number)]
         if not sentences:
             return FALLBACK_ANSWER
         candidates = _score(question, sentences, self._similarities(question, sentences))
         return _render(self._choose(candidates))
 
-    def _similarities(self, question: str, sentences: Sequence[_Sentence]) -> list[float]:
+    def _similarities(self, question: str, sentences: Sequence[Sentence]) -> list[float]:
         if self.embedder is None or self.semantic_weight == 0.0:
             return [0.0] * len(sentences)
-        vectors = self.embedder.embed_documents([question, *(_in_context(s) for s in sentences)])
-        return [self.semantic_weight * max(0.0, cosine(vectors[0], v)) for v in vectors[1:]]
+        # The question's vector is retrieval's (memoised); the sentences' come from ingestion
+        # through the SentenceVectorCache, or from the model for any it has not seen.
+        query = _as_floats(self.embedder.embed_query(question))
+        vectors = self.embedder.embed_documents([s.in_context for s in sentences])
+        return [self.semantic_weight * max(0.0, _dot(query, _as_floats(v))) for v in vectors]
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """The best sentence and, from its own section, the sentences that score close to it."""
@@ -179,41 +169,8 @@ class ExtractiveChatModel(BaseChatModel):
         return chosen[: self.max_sentences]
 
 
-def _sentences(source: PromptSource) -> list[_Sentence]:
-    """The source's sentences in reading order, each with its `##` heading; a run of list or
-    table lines is split on its own, so its items are known."""
-    sentences: list[_Sentence] = []
-    heading = ""
-    block: list[str] = []
-    block_is_items = False
-
-    def flush() -> None:
-        for text in split_sentences("\n".join(block)):
-            sentences.append(_Sentence(source.number, len(sentences), text, heading, block_is_items))
-        block.clear()
-
-    for line in source.text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            flush()
-            heading = stripped.lstrip("#").strip()
-            continue
-        is_item = bool(_ITEM_LINE.match(stripped))
-        if stripped and is_item != block_is_items:
-            flush()
-            block_is_items = is_item
-        block.append(line)
-    flush()
-    return sentences
-
-
-def _in_context(sentence: _Sentence) -> str:
-    """What is embedded: an item with its heading, so "Canada: CA$7.95" says what it prices."""
-    return f"{sentence.heading}: {sentence.text}" if sentence.heading else sentence.text
-
-
-def _score(question: str, sentences: Sequence[_Sentence], similarities: Sequence[float]) -> list[_Candidate]:
-    terms_of = [set(content_terms(_in_context(s) if s.item else s.text)) for s in sentences]
+def _score(question: str, sentences: Sequence[Sentence], similarities: Sequence[float]) -> list[_Candidate]:
+    terms_of = [set(content_terms(s.in_context if s.item else s.text)) for s in sentences]
     document_frequency = Counter(term for terms in terms_of for term in terms)
     total = len(sentences)
 
@@ -262,3 +219,13 @@ def _as_sentence(text: str, keep_colon: bool) -> str:
     if text.endswith(":"):
         return text if keep_colon else f"{text[:-1]}."
     return text if text[-1] in ".!?" else f"{text}."
+
+
+def _as_floats(vector: Any) -> list[float]:
+    """A vector as a list of floats: numpy's scalar-by-scalar iteration is slower than a list's."""
+    return vector.tolist() if hasattr(vector, "tolist") else [float(x) for x in vector]
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    """Cosine similarity of two L2-normalised vectors (every embedder here normalises)."""
+    return math.fsum(x * y for x, y in zip(a, b, strict=True))

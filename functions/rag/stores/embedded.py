@@ -26,7 +26,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +305,10 @@ class EmbeddedVectorStore:
                 chunks = [Chunk.from_dict(json.loads(line)) for line in lines]
             if not len(chunks) == vectors.shape[0] == manifest["chunks"]:
                 raise IndexCorruptError(f"index version {version} has inconsistent chunk counts: {_REINGEST}")
+            if (folder / "sentence_vectors.npy").is_file():  # versions written before them have none
+                chunks = _with_sentence_vectors(
+                    chunks, np.load(folder / "sentence_counts.npy"), np.load(folder / "sentence_vectors.npy")
+                )
             bm25 = None
             if chunks:
                 import bm25s
@@ -341,6 +345,9 @@ class EmbeddedVectorStore:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         np.save(staging / "vectors.npy", snapshot.vectors)
+        counts, sentence_vectors = _stack_sentence_vectors(snapshot.chunks, self.dimension)
+        np.save(staging / "sentence_counts.npy", counts)
+        np.save(staging / "sentence_vectors.npy", sentence_vectors)
         with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for chunk in snapshot.chunks:
                 out.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
@@ -400,6 +407,25 @@ class EmbeddedVectorStore:
             scores = scores * mask
         positive = np.flatnonzero(scores > 0)
         return self._top(scores, positive, n)
+
+
+def _stack_sentence_vectors(chunks: Sequence[Chunk], dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every chunk's sentence vectors as one matrix, and how many rows each chunk owns."""
+    counts = np.asarray([len(chunk.sentence_vectors) for chunk in chunks], dtype=np.int64)
+    rows = [np.asarray(c.sentence_vectors, dtype=np.float32) for c in chunks if len(c.sentence_vectors)]
+    matrix = np.vstack(rows) if rows else np.zeros((0, dimension), dtype=np.float32)
+    return counts, matrix
+
+
+def _with_sentence_vectors(chunks: list[Chunk], counts: np.ndarray, matrix: np.ndarray) -> list[Chunk]:
+    """The chunks, each holding its rows of the sentence matrix (views, not copies)."""
+    if counts.shape != (len(chunks),) or int(counts.sum()) != matrix.shape[0]:
+        raise ValueError("the sentence vectors do not match the chunks")
+    ends = np.cumsum(counts)
+    return [
+        replace(chunk, sentence_vectors=matrix[end - count : end])
+        for chunk, count, end in zip(chunks, counts.tolist(), ends.tolist(), strict=True)
+    ]
 
 
 def _fsync_tree(folder: Path) -> None:

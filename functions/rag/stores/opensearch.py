@@ -13,8 +13,11 @@ documents with backoff and report the documents that still failed.
 
 from __future__ import annotations
 
+import base64
+import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from functions.contract import SpaceType, knn_index_body
@@ -175,7 +178,7 @@ class OpenSearchVectorStore:
                 raise DependencyUnavailableError(f"the search cluster failed the query: {response['error']}")
         dense_hits, lexical_hits = (response["hits"]["hits"] for response in responses)
 
-        chunks = {hit["_id"]: _chunk(hit["_id"], hit["_source"]) for hit in [*lexical_hits, *dense_hits]}
+        chunks = {hit["_id"]: self._chunk(hit["_id"], hit["_source"]) for hit in [*lexical_hits, *dense_hits]}
         dense = {hit["_id"]: knn_score_to_cosine(hit["_score"], self.space_type) for hit in dense_hits}
         lexical = {hit["_id"]: float(hit["_score"]) for hit in lexical_hits}
         fused = fuse_scores(dense, lexical, query.dense_weight)
@@ -213,6 +216,13 @@ class OpenSearchVectorStore:
             for hit in results
         ]
 
+    def _chunk(self, chunk_id: str, source: Mapping[str, Any]) -> Chunk:
+        encoded = source.get("sentence_vectors") or ""
+        return replace(
+            Chunk.from_dict({**source, "chunk_id": chunk_id}),
+            sentence_vectors=decode_sentence_vectors(encoded, self.dimension),
+        )
+
     # --- writes -----------------------------------------------------------------------------
 
     def add(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
@@ -223,7 +233,11 @@ class OpenSearchVectorStore:
                 "_op_type": "index",
                 "_index": self.index,
                 "_id": chunk.chunk_id,
-                "_source": {**chunk.to_dict(), "embedding": [float(x) for x in vector]},
+                "_source": {
+                    **chunk.to_dict(),
+                    "embedding": [float(x) for x in vector],
+                    "sentence_vectors": encode_sentence_vectors(chunk.sentence_vectors),
+                },
             }
             for chunk, vector in zip(chunks, vectors, strict=True)
         )
@@ -266,8 +280,16 @@ class OpenSearchVectorStore:
         return int(response.get("deleted", 0))
 
 
-def _chunk(chunk_id: str, source: Mapping[str, Any]) -> Chunk:
-    return Chunk.from_dict({**source, "chunk_id": chunk_id})
+def encode_sentence_vectors(vectors: Sequence[Sequence[float]]) -> str:
+    """Sentence vectors as the index's binary field holds them: base64 of little-endian float32."""
+    values = [float(x) for vector in vectors for x in vector]
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode("ascii")
+
+
+def decode_sentence_vectors(encoded: str, dimension: int) -> list[list[float]]:
+    raw = base64.b64decode(encoded)
+    values = struct.unpack(f"<{len(raw) // 4}f", raw)
+    return [list(values[i : i + dimension]) for i in range(0, len(values), dimension)]
 
 
 @contextmanager
