@@ -197,6 +197,8 @@ def time_pipeline(stack: str, size: int, options: Options) -> Timing:
     )
     questions = list(scifact.queries.values())[: options.latency_queries]
     with tempfile.TemporaryDirectory(prefix=f"bench-latency-{size}-") as folder:
+        ask: Callable[[str], object]
+        build_s: float
         if stack == "floor":
             ask, build_s = MiniLMEmbedder().embed_query, 0.0
         elif stack == "genai-stack":
