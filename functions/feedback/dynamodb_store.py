@@ -62,6 +62,8 @@ class DynamoDBConversationStore:
             "created_at": record.created_at.isoformat(),
             DynamoDBLayout.TTL_ATTRIBUTE: int(record.created_at.timestamp()) + self._retention,
         }
+        if record.prompt_variant is not None:
+            item["prompt_variant"] = record.prompt_variant
         if record.user_id is not None:
             item[DynamoDBLayout.USER_KEY] = self._pseudonymise(record.user_id)
         try:
@@ -229,4 +231,5 @@ def _message(item: dict[str, Any]) -> MessageRecord:
         blocked=bool(item["blocked"]),
         rephrased=bool(item.get("rephrased", False)),
         created_at=datetime.fromisoformat(item["created_at"]),
+        prompt_variant=item.get("prompt_variant"),
     )

@@ -33,6 +33,7 @@ class MessageRecord:
     blocked: bool
     created_at: datetime = field(default_factory=utc_now)
     rephrased: bool = False
+    prompt_variant: str | None = None  # the prompt variant that answered (functions.rag.prompts)
 
 
 def belongs_to(message: MessageRecord, user_id: str | None) -> bool:

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS messages (
     fallback        INTEGER NOT NULL,
     blocked         INTEGER NOT NULL,
     rephrased       INTEGER NOT NULL DEFAULT 0,
-    created_at      TEXT NOT NULL
+    created_at      TEXT NOT NULL,
+    prompt_variant  TEXT
 );
 -- A file written before turns were unique may hold racing duplicates: number those conversations'
 -- turns again in the order they were asked (nothing is dropped), then make the turn unique.
@@ -102,6 +103,7 @@ class SQLiteStore:
             with self._lock:
                 self._connection.execute("PRAGMA foreign_keys=ON")
                 self._connection.executescript(_SCHEMA)
+                _add_missing_columns(self._connection)
 
     def close(self) -> None:
         with self._lock:
@@ -111,7 +113,7 @@ class SQLiteStore:
 
     def save_message(self, record: MessageRecord) -> None:
         self._write(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.message_id,
                 record.conversation_id,
@@ -125,6 +127,7 @@ class SQLiteStore:
                 int(record.blocked),
                 int(record.rephrased),
                 record.created_at.isoformat(),
+                record.prompt_variant,
             ),
         )
 
@@ -376,6 +379,18 @@ def private_file(path: Path) -> None:
         os.close(descriptor)
 
 
+#: Columns added to `messages` after files were first written: (name, declaration). ALTER TABLE
+#: appends them, so an old file ends up with the column order a new one is created with.
+_ADDED_COLUMNS = (("prompt_variant", "TEXT"),)
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    present = {row["name"] for row in connection.execute("PRAGMA table_info(messages)")}
+    for name, declaration in _ADDED_COLUMNS:
+        if name not in present:
+            connection.execute(f"ALTER TABLE messages ADD COLUMN {name} {declaration}")
+
+
 def _message(row: sqlite3.Row) -> MessageRecord:
     return MessageRecord(
         message_id=row["message_id"],
@@ -390,4 +405,5 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         blocked=bool(row["blocked"]),
         rephrased=bool(row["rephrased"]),
         created_at=datetime.fromisoformat(row["created_at"]),
+        prompt_variant=row["prompt_variant"],
     )
