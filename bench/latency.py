@@ -41,7 +41,7 @@ from bench.common import (
 from bench.scifact import corpus_vectors, load_scifact
 from functions.rag.documents import Chunk, ScoredChunk
 from functions.rag.embeddings.minilm import MiniLMEmbedder
-from functions.rag.prompts import format_sources, grounded_answer_prompt
+from functions.rag.prompts import DEFAULT_VARIANT, PromptLibrary, format_sources
 from functions.rag.stores.embedded import EmbeddedVectorStore
 from functions.services import Services
 from functions.settings import Settings
@@ -169,7 +169,7 @@ def _baseline(chunks: list[Chunk], vectors: np.ndarray) -> tuple[Callable[[str],
             | RunnableLambda(_format_documents),
             "question": RunnablePassthrough(),
         }
-        | grounded_answer_prompt()
+        | PromptLibrary().prompt(DEFAULT_VARIANT)
         | ExtractiveChatModel(max_sentences=settings.max_answer_sentences)
         | StrOutputParser()
     )

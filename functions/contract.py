@@ -48,6 +48,11 @@ class EnvVar(StrEnum):
     GUARDRAIL_ENGINE = "GENAI_STACK_GUARDRAIL_ENGINE"
     BEDROCK_GUARDRAIL_ID = "GENAI_STACK_BEDROCK_GUARDRAIL_ID"
     BEDROCK_GUARDRAIL_VERSION = "GENAI_STACK_BEDROCK_GUARDRAIL_VERSION"
+    PROMPT_VARIANT = "GENAI_STACK_PROMPT_VARIANT"
+    PROMPT_SPLIT = "GENAI_STACK_PROMPT_SPLIT"
+    OPENAI_BASE_URL = "GENAI_STACK_OPENAI_BASE_URL"
+    OPENAI_MODEL = "GENAI_STACK_OPENAI_MODEL"
+    OPENAI_API_KEY_SECRET_ARN = "GENAI_STACK_OPENAI_API_KEY_SECRET_ARN"
 
 
 class VectorStoreKind(StrEnum):
@@ -66,6 +71,7 @@ class ChatModelKind(StrEnum):
     LOCAL_CHECKPOINT = "local-checkpoint"
     BEDROCK = "bedrock"
     SAGEMAKER = "sagemaker"
+    OPENAI = "openai"  # any OpenAI-compatible server: vLLM, TGI, llama.cpp, or a hosted API
 
 
 class StoreKind(StrEnum):
@@ -159,6 +165,14 @@ class MetricName(StrEnum):
     DEPENDENCY_FAILURES = "DependencyFailures"  # a backing service failed or timed out (HTTP 503)
     CONFLICTS = "Conflicts"  # a write lost a race (HTTP 409)
     INTENTS = "Intents"  # one per tagged question, with the intent as a dimension (below)
+    HAND_OFFS = "HandOffs"  # answers that offered a human instead (gate, model or guardrail)
+    MALFORMED_REPLIES = "MalformedReplies"  # chat-model replies that were not the structured reply
+    DROPPED_CITATIONS = "DroppedCitations"  # cited source numbers that named no retrieved source
+
+
+#: `Queries`, `GroundedAnswers`, `UngroundedAnswers` and `HandOffs` are also emitted with this
+#: dimension, one value per prompt variant (functions/rag/prompt_templates/variants.toml): the A/B view.
+PROMPT_VARIANT_DIMENSION = "prompt_variant"
 
 
 # --- Guardrails ---------------------------------------------------------------------------------

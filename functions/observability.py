@@ -9,7 +9,7 @@ itself off outside Lambda. The other commands of `genai-stack` switch metrics of
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricResolution, MetricUnit
+from aws_lambda_powertools.metrics import MetricResolution, MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from functions.contract import METRICS_NAMESPACE, SERVICE_NAME
@@ -33,3 +33,18 @@ class _SwitchableMetrics(Metrics):
 logger = Logger(service=SERVICE_NAME)
 tracer = Tracer(service=SERVICE_NAME)
 metrics = _SwitchableMetrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+
+def add_metric_by(dimension: str, dimension_value: str, name: str, unit: MetricUnit, value: float) -> None:
+    """One value of a metric with its own dimension (written at once as its own EMF line): the
+    metric set's dimensions are shared by all its metrics, so a per-value dimension cannot go there."""
+    if is_metrics_disabled():
+        return
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE_NAME},
+    ) as metric:
+        metric.add_dimension(name=dimension, value=dimension_value)

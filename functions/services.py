@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from functions.rag.embeddings.ports import Embedder
     from functions.rag.followups import FollowUpResolver
     from functions.rag.pipeline import AnswerPipeline
+    from functions.rag.prompts import PromptLibrary
     from functions.rag.rerankers import Reranker
     from functions.rag.retriever import Retriever
     from functions.rag.sentences import SentenceVectorCache
@@ -160,6 +161,17 @@ class Services:
             return SageMakerChatModel(
                 endpoint_name=settings.chat_endpoint_name, max_tokens=settings.max_new_tokens
             )
+        if kind is ChatModelKind.OPENAI:
+            from functions.rag.chat_models.openai import openai_chat_model
+
+            assert settings.openai_base_url and settings.openai_model  # enforced by Settings
+            return openai_chat_model(
+                settings.openai_base_url,
+                settings.openai_model,
+                self.openai_api_key,
+                max_tokens=settings.max_new_tokens,
+                timeout=settings.openai_timeout,
+            )
         if kind is ChatModelKind.LOCAL_CHECKPOINT:
             from functions.rag.chat_models.local_checkpoint import LocalCheckpointChatModel
 
@@ -175,6 +187,24 @@ class Services:
             embedder=self.sentence_vectors if weight > 0.0 else None,
             semantic_weight=weight,
         )
+
+    @property
+    def openai_api_key(self) -> str | None:
+        """The OpenAI-compatible server's key: the secret's (AWS), else the setting's, else none."""
+        settings = self.settings
+        if settings.openai_api_key_secret_arn:
+            from functions.feedback.pseudonyms import secret_key
+
+            return secret_key(settings.openai_api_key_secret_arn, "the OpenAI API key secret").decode()
+        return settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+
+    @cached_property
+    def prompts(self) -> PromptLibrary:
+        """The prompt variants; few-shot ones choose their examples with the embedder."""
+        from functions.rag.prompts import PromptLibrary
+
+        settings = self.settings
+        return PromptLibrary(self.embedder, settings.prompt_variant, settings.prompt_split)
 
     @cached_property
     def guardrails(self) -> Guardrails:
@@ -285,6 +315,7 @@ class Services:
             followups=self.followups,
             history_turns=self.settings.followup_history_turns,
             intents=self.intents,
+            prompts=self.prompts,
         )
 
     @cached_property

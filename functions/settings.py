@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from functions.contract import (
@@ -141,6 +141,22 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(default=256, ge=1, le=4096)
     rephrase_similarity: float = Field(default=0.8, ge=0.0, le=1.0)
 
+    # Prompts (functions/rag/prompt_templates/variants.toml names the variants): the variant that
+    # answers, or an A/B split, JSON {"zero-shot": 0.5, "few-shot": 0.5} (weights, any scale):
+    # each conversation gets one variant by a hash of its id, on every turn and every process.
+    prompt_variant: str = "zero-shot"
+    prompt_split: dict[str, float] = Field(default_factory=dict)
+
+    # An OpenAI-compatible chat model (chat_model=openai): a vLLM, TGI or llama.cpp server, or a
+    # hosted API, at this base URL (e.g. http://localhost:8080/v1) serving this model name. The
+    # API key comes from the secret (AWS; the stack sets its ARN) or from GENAI_STACK_OPENAI_API_KEY;
+    # a local server may need none.
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_api_key_secret_arn: str | None = None
+    openai_timeout: float = Field(default=30.0, gt=0.0, le=600.0, description="seconds per request")
+
     # Follow-ups: how many earlier turns a follow-up is resolved against, the condense prompt's
     # token budget for them (LLM chat models), and how far a rewritten follow-up's query vector
     # leans towards the previous question (embedded default).
@@ -168,6 +184,8 @@ class Settings(BaseSettings):
             "embedding_endpoint_name": self.embedder is EmbedderKind.SAGEMAKER,
             "chat_endpoint_name": self.chat_model is ChatModelKind.SAGEMAKER,
             "checkpoint_dir": self.chat_model is ChatModelKind.LOCAL_CHECKPOINT,
+            "openai_base_url": self.chat_model is ChatModelKind.OPENAI,
+            "openai_model": self.chat_model is ChatModelKind.OPENAI,
             "conversations_table": self.store is StoreKind.DYNAMODB,
             "feedback_table": self.store is StoreKind.DYNAMODB,
             "escalation_topic_arn": self.store is StoreKind.DYNAMODB,
@@ -189,6 +207,12 @@ class Settings(BaseSettings):
                 f"not {self.embedding_dimension}"
                 " (GENAI_STACK_EMBEDDING_DIMENSION)"
             )
+        from functions.rag.prompts import check_variants
+
+        try:
+            check_variants(self.prompt_variant, self.prompt_split)
+        except ValueError as error:
+            raise ValueError(f"{ENV_PREFIX}PROMPT_VARIANT or {ENV_PREFIX}PROMPT_SPLIT: {error}") from None
         from functions.guardrails.config import DEFAULT_POLICY_PATH, load_policy
 
         load_policy(self.guardrail_policy_path or DEFAULT_POLICY_PATH)  # a bad policy fails start-up

@@ -31,6 +31,11 @@ class ModelAccess:
             env[EnvVar.EMBEDDING_ENDPOINT_NAME] = str(self.config.embedding_endpoint_name)
         if self.config.chat_model is ChatModelKind.BEDROCK:
             env[EnvVar.CHAT_MODEL_ID] = self.config.chat_model_id
+        elif self.config.chat_model is ChatModelKind.OPENAI:
+            env[EnvVar.OPENAI_BASE_URL] = str(self.config.openai_base_url)
+            env[EnvVar.OPENAI_MODEL] = str(self.config.openai_model)
+            if self.config.openai_api_key_secret_arn:
+                env[EnvVar.OPENAI_API_KEY_SECRET_ARN] = self.config.openai_api_key_secret_arn
         else:
             env[EnvVar.CHAT_ENDPOINT_NAME] = self.chat_endpoint_name
         if self.config.rerank_model_id is not None:
@@ -48,6 +53,13 @@ class ModelAccess:
             # Converse and ConverseStream are authorized as InvokeModel and InvokeModelWithResponseStream.
             actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
             _grant_bedrock(grantee, self.config.chat_model_id, actions)
+        elif self.config.chat_model is ChatModelKind.OPENAI:
+            if self.config.openai_api_key_secret_arn:  # a server without a key needs no grant
+                iam.Grant.add_to_principal(
+                    grantee=grantee,
+                    actions=["secretsmanager:GetSecretValue"],
+                    resource_arns=[self.config.openai_api_key_secret_arn],
+                )
         else:
             _grant_endpoint(grantee, self.chat_endpoint_name)
         if self.config.rerank_model_id is not None:

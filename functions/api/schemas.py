@@ -147,6 +147,16 @@ class QueryResponse(BaseModel):
     )
     usage: dict[str, int]
     timings_ms: dict[str, float]
+    prompt_variant: str | None = Field(
+        default=None,
+        description="The prompt variant that answered (GENAI_STACK_PROMPT_VARIANT or the A/B split).",
+    )
+    citations: list[int] = Field(
+        default_factory=list, description="Numbers of the sources the answer cites (1 is the first)."
+    )
+    confidence: float | None = Field(
+        default=None, description="The chat model's confidence in its answer, 0 to 1 (none without a model)."
+    )
 
 
 class RetrieveRequest(_Request):

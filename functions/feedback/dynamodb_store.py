@@ -62,6 +62,8 @@ class DynamoDBConversationStore:
             "created_at": record.created_at.isoformat(),
             DynamoDBLayout.TTL_ATTRIBUTE: int(record.created_at.timestamp()) + self._retention,
         }
+        if record.prompt_variant is not None:
+            item["prompt_variant"] = record.prompt_variant
         if record.user_id is not None:
             item[DynamoDBLayout.USER_KEY] = self._pseudonymise(record.user_id)
         item.update({k: str(v) for k, v in (("intent", record.intent), ("route", record.route)) if v})
@@ -232,4 +234,5 @@ def _message(item: dict[str, Any]) -> MessageRecord:
         created_at=datetime.fromisoformat(item["created_at"]),
         intent=Intent(item["intent"]) if item.get("intent") else None,
         route=item.get("route"),
+        prompt_variant=item.get("prompt_variant"),
     )

@@ -37,6 +37,7 @@ class MessageRecord:
     rephrased: bool = False
     intent: Intent | None = None  # what the question is about (functions.intents); None: not tagged
     route: str | None = None  # how it was answered without retrieval (functions.intents.routing.Route)
+    prompt_variant: str | None = None  # the prompt variant that answered (functions.rag.prompts)
 
 
 def belongs_to(message: MessageRecord, user_id: str | None) -> bool:

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS messages (
     rephrased       INTEGER NOT NULL DEFAULT 0,
     created_at      TEXT NOT NULL,
     intent          TEXT,
-    route           TEXT
+    route           TEXT,
+    prompt_variant  TEXT
 );
 -- A file written before turns were unique may hold racing duplicates: number those conversations'
 -- turns again in the order they were asked (nothing is dropped), then make the turn unique.
@@ -89,8 +90,6 @@ CREATE TABLE IF NOT EXISTS erasures (
 """
 
 #: Columns added to `messages` after its first release: a file an older version wrote gets them.
-_ADDED_COLUMNS = {"intent": "TEXT", "route": "TEXT"}
-
 #: The constraint a second message for the same (conversation, turn) violates.
 _TURN_TAKEN = "UNIQUE constraint failed: messages.conversation_id, messages.turn"
 
@@ -108,13 +107,7 @@ class SQLiteStore:
             with self._lock:
                 self._connection.execute("PRAGMA foreign_keys=ON")
                 self._connection.executescript(_SCHEMA)
-                self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        present = {row["name"] for row in self._connection.execute("PRAGMA table_info(messages)")}
-        for name, kind in _ADDED_COLUMNS.items():
-            if name not in present:
-                self._connection.execute(f"ALTER TABLE messages ADD COLUMN {name} {kind}")
+                _add_missing_columns(self._connection)
 
     def close(self) -> None:
         with self._lock:
@@ -125,8 +118,8 @@ class SQLiteStore:
     def save_message(self, record: MessageRecord) -> None:
         self._write(
             "INSERT INTO messages (message_id, conversation_id, user_id, turn, question, answer, sources, "
-            "grounded, fallback, blocked, rephrased, created_at, intent, route) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "grounded, fallback, blocked, rephrased, created_at, intent, route, prompt_variant) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.message_id,
                 record.conversation_id,
@@ -142,6 +135,7 @@ class SQLiteStore:
                 record.created_at.isoformat(),
                 record.intent,
                 record.route,
+                record.prompt_variant,
             ),
         )
 
@@ -402,6 +396,18 @@ def private_file(path: Path) -> None:
         os.close(descriptor)
 
 
+#: Columns added to `messages` after files were first written: (name, declaration). ALTER TABLE
+#: appends them, so an old file ends up with the column order a new one is created with.
+_ADDED_COLUMNS = (("intent", "TEXT"), ("route", "TEXT"), ("prompt_variant", "TEXT"))
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    present = {row["name"] for row in connection.execute("PRAGMA table_info(messages)")}
+    for name, declaration in _ADDED_COLUMNS:
+        if name not in present:
+            connection.execute(f"ALTER TABLE messages ADD COLUMN {name} {declaration}")
+
+
 def _message(row: sqlite3.Row) -> MessageRecord:
     return MessageRecord(
         message_id=row["message_id"],
@@ -418,4 +424,5 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         created_at=datetime.fromisoformat(row["created_at"]),
         intent=Intent(row["intent"]) if row["intent"] else None,
         route=row["route"],
+        prompt_variant=row["prompt_variant"],
     )

@@ -25,7 +25,7 @@ def embedded_policy(
     from functions.guardrails.pii import PiiDetector
     from functions.guardrails.topics import TopicDetector
     from functions.guardrails.toxicity import ToxicityDetector
-    from functions.rag.prompts import SYSTEM_PROMPT
+    from functions.rag.prompts import system_prompts
 
     injection = InjectionDetector.with_shipped_model()
     toxicity = ToxicityDetector.with_shipped_model()
@@ -38,7 +38,7 @@ def embedded_policy(
             # PII first: the topic detector embeds the redacted question, as retrieval does.
             Stage.INPUT: [pii, injection, toxicity, topics],
             Stage.OUTPUT: [
-                SystemPromptLeakDetector((SYSTEM_PROMPT,)),
+                SystemPromptLeakDetector(system_prompts()),
                 LinkDetector(policy.allowed_link_hosts),
                 toxicity,
                 pii,

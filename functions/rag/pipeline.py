@@ -1,16 +1,18 @@
-"""The query path: input guardrails, rephrase check, hybrid retrieval, grounded prompt, chat
-model, output guardrails, then the answer is stored for feedback and measured."""
+"""The query path: input guardrails, rephrase check, hybrid retrieval, grounded prompt (the
+conversation's prompt variant), chat model and its structured reply, output guardrails, then the
+answer is stored for feedback, measured and logged."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.contract import Intent, MetricName
+from functions.contract import PROMPT_VARIANT_DIMENSION, Intent, MetricName
 from functions.errors import InvalidRequestError, KnowledgeBaseEmptyError, NotFoundError
 from functions.feedback.ports import ConversationStore
 from functions.feedback.records import MessageRecord
@@ -19,17 +21,26 @@ from functions.guardrails.grounding import groundedness
 from functions.guardrails.metrics import count_blocks
 from functions.guardrails.placeholders import ConversationPlaceholders
 from functions.guardrails.policy import GuardrailResult, Guardrails
-from functions.observability import logger, metrics, tracer
+from functions.observability import add_metric_by, logger, metrics, tracer
 from functions.rag.documents import ScoredChunk
 from functions.rag.embeddings.ports import cosine
 from functions.rag.followups import FollowUpResolver, Resolution
-from functions.rag.prompts import FALLBACK_ANSWER, format_sources, grounded_answer_prompt, says_not_in_sources
+from functions.rag.prompts import FALLBACK_ANSWER, PromptLibrary
+from functions.rag.replies import (
+    CheckedCitations,
+    MalformedReplyError,
+    StructuredReply,
+    check_citations,
+    parse_reply,
+    repair_messages,
+)
 from functions.rag.retriever import Retriever
 
 if TYPE_CHECKING:  # the chat model machinery (langsmith included) loads with the first model
     from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
-    from functions.intents.routing import IntentRouter
+    from functions.intents.routing import IntentRouter, Routed
     from functions.rag.streaming import EventListener
 
 
@@ -50,6 +61,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     intent: Intent | None = None  # what the question is about (functions.intents)
     route: str | None = None  # answered without retrieval because of its intent (asked, handed off)
+    prompt_variant: str | None = None  # the conversation's variant, on every answer of it
+    citations: list[int] = field(default_factory=list)  # retrieved sources the answer cites
+    confidence: float | None = None  # the model's own, 0 to 1; None when no model answered
 
     @property
     def blocked(self) -> bool:
@@ -81,6 +95,7 @@ class AnswerPipeline:
         followups: FollowUpResolver | None = None,
         history_turns: int = 6,
         intents: IntentRouter | None = None,
+        prompts: PromptLibrary | None = None,
     ) -> None:
         self.retriever = retriever
         self.chat_model = chat_model
@@ -91,6 +106,7 @@ class AnswerPipeline:
         self.followups = followups
         self.history_turns = history_turns
         self.intents = intents
+        self.prompts = prompts or PromptLibrary()
         self.placeholders = ConversationPlaceholders()
 
     @tracer.capture_method(capture_response=False)  # the response holds the question and answer
@@ -110,6 +126,7 @@ class AnswerPipeline:
         previous = history[-1] if history else None
         conversation_id = conversation_id or uuid.uuid4().hex
         message_id = uuid.uuid4().hex
+        variant = self.prompts.choose(conversation_id)
         timings: dict[str, float] = {}
 
         placeholders = self.placeholders.for_conversation(conversation_id)
@@ -119,9 +136,20 @@ class AnswerPipeline:
 
         def finish(text: str, sources: list[ScoredChunk], **outcome: Any) -> Answer:
             answer = Answer(
-                text, sources, message_id, conversation_id, checked_input, intent=intent, **outcome
+                text,
+                sources,
+                message_id,
+                conversation_id,
+                input_guardrails=checked_input,
+                prompt_variant=variant,
+                intent=intent,
+                **outcome,
             )
-            return self._finish(answer, safe_question, previous, user_id, started)
+            self._record(answer, safe_question, previous, user_id)
+            answer = replace(answer, timings_ms={**answer.timings_ms, "total": _elapsed_ms(started)})
+            _measure(answer)
+            _log(answer)
+            return answer
 
         if not checked_input.allowed:  # refused before retrieval: the model never sees it
             count_blocks(checked_input)
@@ -130,13 +158,9 @@ class AnswerPipeline:
         stage_started = time.perf_counter()
         resolution = self._resolve(safe_question, history)
         resolved = resolution.question if resolution.question != safe_question else None
-        if self.intents is not None:  # tags the resolved question: the text retrieval embeds next
-            # The message as typed and the earlier questions: an order number given is not asked again.
-            intent, routed = self.intents.classify(
-                resolution.question, [safe_question, *(turn.question for turn in history)]
-            )
-            if routed is not None:  # answered by its intent: no retrieval, no model
-                return finish(routed.answer, [], route=routed.route, resolved_question=resolved)
+        intent, routed = self._tag(resolution.question, safe_question, history)
+        if routed is not None:  # answered by its intent: no retrieval, no model
+            return finish(routed.answer, [], route=routed.route, resolved_question=resolved)
         retrieval = self.retriever.retrieve(resolution.question, previous=resolution.previous)
         timings["retrieval"] = _elapsed_ms(stage_started)
         rephrase_of = self._rephrase_of(safe_question, previous)
@@ -157,25 +181,27 @@ class AnswerPipeline:
             )
 
         stage_started = time.perf_counter()
-        messages = grounded_answer_prompt().format_messages(
-            sources=format_sources(retrieval.hits), question=resolution.question
-        )
-        if on_event is None:
-            reply = self.chat_model.invoke(messages)
-        else:
-            from functions.rag.streaming import generate_guarded
-
-            reply = generate_guarded(self.chat_model, messages, self.guardrails, retrieval.hits, on_event)
+        messages = self.prompts.messages(variant, retrieval.hits, resolution.question)
+        reply, usage = self._generate(messages, retrieval.hits, on_event)
         timings["generation"] = _elapsed_ms(stage_started)
-        usage = {
-            key: int(value) for key, value in (reply.usage_metadata or {}).items() if isinstance(value, int)
-        }
+        if reply is None or not reply.answerable:  # the model's hand-off, or a reply beyond repair
+            return finish(
+                FALLBACK_ANSWER,
+                retrieval.hits,
+                fallback=True,
+                rephrase_of=rephrase_of,
+                resolved_question=resolved,
+                usage=usage,
+                timings_ms=timings,
+                confidence=reply.confidence if reply else None,
+            )
+        cited = _checked_citations(reply, len(retrieval.hits))
 
         source_texts = [hit.chunk.text for hit in retrieval.hits]
         checked_output = self.guardrails.check(
-            reply.text, Stage.OUTPUT, sources=source_texts, placeholders=placeholders
+            cited.answer, Stage.OUTPUT, sources=source_texts, placeholders=placeholders
         )
-        score = groundedness(reply.text, source_texts)
+        score = groundedness(cited.answer, source_texts)
         metrics.add_metric(name=MetricName.GROUNDEDNESS, unit=MetricUnit.Percent, value=100.0 * score)
         if checked_output.allowed:
             text = checked_output.redacted_text
@@ -184,8 +210,6 @@ class AnswerPipeline:
             # An unsupported answer gets the fallback (offer a human); anything else, the refusal.
             only_ungrounded = set(checked_output.blocked_by) == {"ungrounded"}
             text = FALLBACK_ANSWER if only_ungrounded else self.guardrails.refusal
-        # An LLM that finds no answer in the sources says so (NOT_IN_SOURCES): the hand-off too.
-        text = FALLBACK_ANSWER if says_not_in_sources(text) else text
         fallback = text.strip() == FALLBACK_ANSWER
         return finish(
             text,
@@ -198,7 +222,36 @@ class AnswerPipeline:
             resolved_question=resolved,
             usage=usage,
             timings_ms=timings,
+            citations=cited.citations if checked_output.allowed else [],
+            confidence=reply.confidence,
         )
+
+    def _generate(
+        self, messages: list[BaseMessage], hits: list[ScoredChunk], on_event: EventListener | None
+    ) -> tuple[StructuredReply | None, dict[str, int]]:
+        """The model's structured reply (streamed to `on_event` while it is written) and the
+        usage of every call. A reply that does not parse is shown to the model with what is
+        wrong, once; None when that reply does not parse either: the caller hands off."""
+        if on_event is None:
+            message = self.chat_model.invoke(messages)
+        else:
+            from functions.rag.streaming import generate_guarded
+
+            message = generate_guarded(self.chat_model, messages, self.guardrails, hits, on_event)
+        usage = _usage(message.usage_metadata)
+        try:
+            return parse_reply(message.text), usage
+        except MalformedReplyError as error:
+            metrics.add_metric(name=MetricName.MALFORMED_REPLIES, unit=MetricUnit.Count, value=1)
+            logger.warning("malformed reply; asking the model once more", extra={"problem": str(error)})
+            repaired = self.chat_model.invoke(repair_messages(messages, message.text, error))
+        usage = _added(usage, _usage(repaired.usage_metadata))
+        try:
+            return parse_reply(repaired.text), usage
+        except MalformedReplyError as error:
+            metrics.add_metric(name=MetricName.MALFORMED_REPLIES, unit=MetricUnit.Count, value=1)
+            logger.warning("malformed reply after the repair; handing off", extra={"problem": str(error)})
+            return None, usage
 
     def _history(self, conversation_id: str | None, user_id: str | None) -> list[MessageRecord]:
         """The recent turns of the conversation being continued, oldest first; a new conversation
@@ -220,6 +273,16 @@ class AnswerPipeline:
             )
         return history
 
+    def _tag(
+        self, resolved: str, typed: str, history: list[MessageRecord]
+    ) -> tuple[Intent | None, Routed | None]:
+        """The resolved question's intent (the text retrieval embeds next, so its vector is
+        shared), and the answer its intent gives without retrieval, if any. The message as typed
+        and the earlier questions are searched for an order number, so one given is not asked again."""
+        if self.intents is None:
+            return None, None
+        return self.intents.classify(resolved, [typed, *(turn.question for turn in history)])
+
     def _resolve(self, question: str, history: list[MessageRecord]) -> Resolution:
         """A follow-up made standalone against the conversation (unchanged without a resolver)."""
         if self.followups is None:
@@ -235,76 +298,96 @@ class AnswerPipeline:
         similarity = cosine(embedder.embed_query(question), embedder.embed_query(previous.question))
         return previous.message_id if similarity >= self.rephrase_similarity else None
 
-    def _finish(
-        self,
-        result: Answer,
-        question: str,
-        previous: MessageRecord | None,
-        user_id: str | None,
-        started: float,
-    ) -> Answer:
-        if result.rephrase_of is not None and previous is not None:
+    def _record(
+        self, answer: Answer, question: str, previous: MessageRecord | None, user_id: str | None
+    ) -> None:
+        """Store the answer for feedback (and mark the turn it rephrases)."""
+        if answer.rephrase_of is not None and previous is not None:
             self.conversations.mark_rephrased(previous)
             metrics.add_metric(name=MetricName.REPHRASES, unit=MetricUnit.Count, value=1)
         self.conversations.save_message(
             MessageRecord(
-                message_id=result.message_id,
-                conversation_id=result.conversation_id,
+                message_id=answer.message_id,
+                conversation_id=answer.conversation_id,
                 user_id=user_id,
                 turn=previous.turn + 1 if previous else 1,
                 question=question,
-                answer=result.answer,
+                answer=answer.answer,
                 sources=[
                     {"source": h.chunk.source, "title": h.chunk.title, "score": h.score}
-                    for h in result.sources
+                    for h in answer.sources
                 ],
-                grounded=result.grounded,
-                fallback=result.fallback,
-                blocked=result.blocked,
-                intent=result.intent,
-                route=result.route,
+                grounded=answer.grounded,
+                fallback=answer.fallback,
+                blocked=answer.blocked,
+                prompt_variant=answer.prompt_variant,
+                intent=answer.intent,
+                route=answer.route,
             )
         )
-        if self.intents is not None and result.route is not None:  # a ticket names a stored message
-            self.intents.after_saved(result.route, result.message_id, user_id)
-        total_ms = _elapsed_ms(started)
-        result.timings_ms["total"] = total_ms
-        metrics.add_metric(name=MetricName.QUERIES, unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name=MetricName.QUERY_LATENCY, unit=MetricUnit.Milliseconds, value=total_ms)
-        if "retrieval" in result.timings_ms:
-            metrics.add_metric(
-                name=MetricName.RETRIEVAL_LATENCY,
-                unit=MetricUnit.Milliseconds,
-                value=result.timings_ms["retrieval"],
-            )
-        if "generation" in result.timings_ms:
-            metrics.add_metric(
-                name=MetricName.GENERATION_LATENCY,
-                unit=MetricUnit.Milliseconds,
-                value=result.timings_ms["generation"],
-            )
-        for key, metric in (
-            ("input_tokens", MetricName.INPUT_TOKENS),
-            ("output_tokens", MetricName.OUTPUT_TOKENS),
-        ):
-            if key in result.usage:
-                metrics.add_metric(name=metric, unit=MetricUnit.Count, value=result.usage[key])
-        grounded_metric = MetricName.GROUNDED_ANSWERS if result.grounded else MetricName.UNGROUNDED_ANSWERS
-        metrics.add_metric(name=grounded_metric, unit=MetricUnit.Count, value=1)
-        logger.info(
-            "answered",
-            extra={
-                "message_id": result.message_id,
-                "conversation_id": result.conversation_id,
-                "fallback": result.fallback,
-                "blocked": result.blocked,
-                "grounded": result.grounded,
-                "intent": result.intent,
-                "sources": len(result.sources),
-                "latency_ms": round(total_ms, 2),
-            },
-        )
-        return result
+        if self.intents is not None and answer.route is not None:  # a ticket names a stored message
+            self.intents.after_saved(answer.route, answer.message_id, user_id)
+
+
+_STAGE_LATENCIES = {
+    "total": MetricName.QUERY_LATENCY,
+    "retrieval": MetricName.RETRIEVAL_LATENCY,
+    "generation": MetricName.GENERATION_LATENCY,
+}
+_TOKENS = {"input_tokens": MetricName.INPUT_TOKENS, "output_tokens": MetricName.OUTPUT_TOKENS}
+
+
+def _measure(answer: Answer) -> None:
+    """The answer's metrics: latencies and tokens, and the counts the dashboard also shows per
+    prompt variant (the A/B comparison)."""
+    for stage, latency in _STAGE_LATENCIES.items():
+        if stage in answer.timings_ms:
+            metrics.add_metric(name=latency, unit=MetricUnit.Milliseconds, value=answer.timings_ms[stage])
+    for key, tokens in _TOKENS.items():
+        if key in answer.usage:
+            metrics.add_metric(name=tokens, unit=MetricUnit.Count, value=answer.usage[key])
+    counts = [MetricName.QUERIES]
+    counts.append(MetricName.GROUNDED_ANSWERS if answer.grounded else MetricName.UNGROUNDED_ANSWERS)
+    if answer.fallback:
+        counts.append(MetricName.HAND_OFFS)
+    for name in counts:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        if answer.prompt_variant is not None:
+            add_metric_by(PROMPT_VARIANT_DIMENSION, answer.prompt_variant, name, MetricUnit.Count, 1)
+
+
+def _log(answer: Answer) -> None:
+    logger.info(
+        "answered",
+        extra={
+            "message_id": answer.message_id,
+            "conversation_id": answer.conversation_id,
+            "prompt_variant": answer.prompt_variant,
+            "intent": answer.intent,
+            "fallback": answer.fallback,
+            "blocked": answer.blocked,
+            "grounded": answer.grounded,
+            "sources": len(answer.sources),
+            "latency_ms": round(answer.timings_ms["total"], 2),
+        },
+    )
+
+
+def _checked_citations(reply: StructuredReply, retrieved: int) -> CheckedCitations:
+    """The reply's citations that name a retrieved source; the others are dropped and counted."""
+    cited = check_citations(reply, retrieved)
+    if cited.dropped:
+        metrics.add_metric(name=MetricName.DROPPED_CITATIONS, unit=MetricUnit.Count, value=cited.dropped)
+    return cited
+
+
+def _added(first: Mapping[str, int], second: Mapping[str, int]) -> dict[str, int]:
+    return {key: first.get(key, 0) + second.get(key, 0) for key in {**first, **second}}
+
+
+def _usage(metadata: Mapping[str, Any] | None) -> dict[str, int]:
+    """A reply's token counts (input, output, total), as integers."""
+    return {key: int(value) for key, value in (metadata or {}).items() if isinstance(value, int)}
 
 
 def _elapsed_ms(since: float) -> float:

@@ -1,6 +1,7 @@
-"""Streaming an answer: the chat model's text cut into sentences, each sentence checked by the
-output guardrails before it leaves the server, and the pipeline's run turned into an iterator of
-events for `POST /v1/query/stream`.
+"""Streaming an answer: the answer read out of the chat model's structured reply as it is written
+(`functions.rag.replies.answer_pieces`), cut into sentences, each sentence checked by the output
+guardrails before it leaves the server, and the pipeline's run turned into an iterator of events
+for `POST /v1/query/stream`.
 
 Why sentences: a guardrail needs a whole unit of text to judge (a phone number split over two
 token chunks is not a phone number), and a sentence is the smallest unit the reader sees as
@@ -24,6 +25,7 @@ from langchain_core.messages.ai import add_usage
 from functions.guardrails.base import Stage
 from functions.guardrails.policy import Guardrails
 from functions.rag.documents import ScoredChunk
+from functions.rag.replies import answer_pieces, drop_unknown_citations
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -89,8 +91,9 @@ def generate_guarded(
     hits: list[ScoredChunk],
     emit: EventListener,
 ) -> AIMessage:
-    """Stream the model's reply, emitting each sentence once the output guardrails allow it; the
-    whole reply (usage included) is returned for the checks the pipeline runs on the full text."""
+    """Stream the model's reply, emitting each sentence of its answer once the output guardrails
+    allow it (citations of sources that were not retrieved left out); the whole reply (usage
+    included) is returned for the parsing and checks the pipeline runs on the full text."""
     emit(SourcesEvent(hits))
     source_texts = [hit.chunk.text for hit in hits]
     chunks: list[BaseMessageChunk] = []
@@ -101,9 +104,10 @@ def generate_guarded(
             yield chunk.text
 
     withdrawn = False
-    for sentence in sentences_of(texts()):
+    for written in sentences_of(answer_pieces(texts())):
         if withdrawn:
             continue  # the rest is read (usage, the full text) but never sent
+        sentence = drop_unknown_citations(written, len(hits))
         checked = guardrails.check(sentence, Stage.OUTPUT, sources=source_texts)
         if checked.allowed:
             emit(TextEvent(checked.redacted_text))

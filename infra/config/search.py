@@ -17,8 +17,18 @@ class ModelsConfig(Section):
     embedder: Literal[EmbedderKind.BEDROCK, EmbedderKind.SAGEMAKER] = EmbedderKind.BEDROCK
     embedding_model_id: str = "amazon.titan-embed-text-v2:0"
     embedding_endpoint_name: str | None = None
-    chat_model: Literal[ChatModelKind.BEDROCK, ChatModelKind.SAGEMAKER] = ChatModelKind.BEDROCK
+    chat_model: Literal[ChatModelKind.BEDROCK, ChatModelKind.SAGEMAKER, ChatModelKind.OPENAI] = (
+        ChatModelKind.BEDROCK
+    )
     chat_model_id: str = "amazon.nova-lite-v1:0"
+    # chat_model "openai": an OpenAI-compatible server (vLLM, TGI, llama.cpp, a hosted API) the
+    # query functions reach at this URL, serving this model; its API key is read from this
+    # existing Secrets Manager secret (a plain-text secret), the only one the functions may read.
+    openai_base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    openai_model: str | None = None
+    openai_api_key_secret_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"
+    )
     rerank_model_id: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9-]+\.[a-z0-9.:-]+$",
@@ -29,6 +39,8 @@ class ModelsConfig(Section):
     def _endpoint_when_sagemaker(self) -> Self:
         if self.embedder is EmbedderKind.SAGEMAKER and not self.embedding_endpoint_name:
             raise ValueError("embedding_endpoint_name is required when embedder is sagemaker")
+        if self.chat_model is ChatModelKind.OPENAI and not (self.openai_base_url and self.openai_model):
+            raise ValueError("openai_base_url and openai_model are required when chat_model is openai")
         return self
 
 

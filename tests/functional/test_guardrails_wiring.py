@@ -16,12 +16,13 @@ from functions.guardrails.base import Stage
 from functions.guardrails.policy import GuardrailResult
 from functions.rag.documents import Chunk, ScoredChunk
 from functions.rag.prompts import format_sources
+from functions.rag.replies import StructuredReply
 from functions.services import Services
 from tests.conftest import make_services, make_settings
 
 
 class RecordingChatModel:
-    """Answers with a fixed text and remembers every prompt it was given."""
+    """Answers with a fixed text (in the structured reply) and remembers every prompt it was given."""
 
     def __init__(self, reply: str = "Unworn items can be returned within 45 days [1].") -> None:
         self.reply = reply
@@ -29,7 +30,8 @@ class RecordingChatModel:
 
     def invoke(self, messages: list[BaseMessage], **_: Any) -> AIMessage:
         self.prompts.append(messages)
-        return AIMessage(content=self.reply)
+        reply = StructuredReply(answerable=True, answer=self.reply, citations=[1], confidence=0.9)
+        return AIMessage(content=reply.to_json())
 
 
 @pytest.fixture

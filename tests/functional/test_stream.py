@@ -19,10 +19,17 @@ from functions.guardrails.base import Action, CheckContext, Finding, Stage
 from functions.guardrails.pii import PiiDetector
 from functions.guardrails.policy import GuardrailPolicy
 from functions.rag.prompts import FALLBACK_ANSWER
+from functions.rag.replies import StructuredReply, reply_pieces
 from functions.services import Services
 from tests.conftest import SUPPORT_DOMAIN
 
 QUESTION = "How many days do I have to return unworn items?"
+
+
+def structured(*pieces: str) -> list[str]:
+    """A structured reply whose answer arrives in these pieces (token chunks), as a model streams it."""
+    reply = StructuredReply(answerable=True, answer="".join(pieces), citations=[1], confidence=0.9)
+    return list(reply_pieces(reply, pieces))
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -133,7 +140,9 @@ def test_follow_up_keeps_the_conversation(client: TestClient) -> None:
 
 
 def test_pii_split_across_chunks_is_redacted_before_it_is_sent(services: Services) -> None:
-    model = ScriptedChatModel(pieces=["Write to jane.d", "oe@exam", "ple.com about it [1]. ", "Bye [1]."])
+    model = ScriptedChatModel(
+        pieces=structured("Write to jane.d", "oe@exam", "ple.com about it [1]. ", "Bye [1].")
+    )
     received = stream(client_with(services, model))
     sent = "".join(data["text"] for name, data in received if name == "delta")
     assert "jane" not in sent and "[EMAIL_1]" in sent
@@ -142,7 +151,9 @@ def test_pii_split_across_chunks_is_redacted_before_it_is_sent(services: Service
 
 def test_a_blocked_sentence_withdraws_the_answer_and_nothing_after_it_is_sent(services: Services) -> None:
     model = ScriptedChatModel(
-        pieces=["Returns take 45 days [1]. ", "This is forbid", "den advice [1]. ", "Secret tail [1]."]
+        pieces=structured(
+            "Returns take 45 days [1]. ", "This is forbid", "den advice [1]. ", "Secret tail [1]."
+        )
     )
     received = stream(client_with(services, model))
     sent = "".join(data["text"] for name, data in received if name == "delta")
@@ -174,7 +185,7 @@ def test_empty_knowledge_base_is_a_409_before_streaming(tmp_path: Any) -> None:
 
 
 def test_model_failure_mid_stream_ends_with_an_error_event(services: Services) -> None:
-    model = ScriptedChatModel(pieces=["Returns take 45 days [1]. ", "More"], fail_after=1)
+    model = ScriptedChatModel(pieces=structured("Returns take 45 days [1]. ", "More"), fail_after=2)
     received = stream(client_with(services, model))
     assert received[-1] == (
         "error",
@@ -183,3 +194,50 @@ def test_model_failure_mid_stream_ends_with_an_error_event(services: Services) -
             "message": "the chat model is unavailable right now; please retry",
         },
     )
+
+
+def test_the_answer_streams_out_of_the_structured_reply_without_unknown_citations(services: Services) -> None:
+    model = ScriptedChatModel(pieces=structured("Returns take 45 days [1][7]. ", "Refunds follow [1]."))
+    received = stream(client_with(services, model))
+    deltas = [data["text"] for name, data in received if name == "delta"]
+    assert deltas == ["Returns take 45 days [1]. ", "Refunds follow [1]."]
+    final = received[-1][1]
+    assert final["answer"] == "Returns take 45 days [1]. Refunds follow [1]." and final["citations"] == [1]
+
+
+def test_a_reply_saying_the_sources_do_not_answer_streams_only_the_fallback(services: Services) -> None:
+    reply = StructuredReply(answerable=False, answer="Something made up [1].", confidence=0.2)
+    received = stream(
+        client_with(services, ScriptedChatModel(pieces=list(reply_pieces(reply, [reply.answer]))))
+    )
+    assert [name for name, _ in received] == ["sources", "delta", "final"]
+    assert received[1][1]["text"] == FALLBACK_ANSWER and received[2][1]["fallback"] is True
+
+
+def test_a_malformed_streamed_reply_is_repaired_and_the_repair_is_sent(services: Services) -> None:
+    repaired = StructuredReply(
+        answerable=True, answer="Returns take 45 days [1].", citations=[1], confidence=0.8
+    )
+    model = RepairingChatModel(pieces=["Returns take ", "45 days."], repaired=repaired.to_json())
+    received = stream(client_with(services, model))
+    final = received[-1][1]
+    assert final["answer"] == "Returns take 45 days [1]." and final["fallback"] is False
+    assert [data["text"] for name, data in received if name == "delta"] == ["Returns take 45 days [1]."]
+    assert "could not be read" in model.repair_request
+
+
+class RepairingChatModel(ScriptedChatModel):
+    """Streams a malformed reply; asked again (a plain call), replies `repaired`."""
+
+    repaired: str
+    repair_request: str = ""
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.repair_request = messages[-1].text
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.repaired))])

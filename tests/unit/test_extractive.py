@@ -2,7 +2,8 @@ from langchain_core.messages import HumanMessage
 
 from functions.rag.chat_models.extractive import ExtractiveChatModel
 from functions.rag.documents import Chunk, ScoredChunk
-from functions.rag.prompts import FALLBACK_ANSWER, format_sources, grounded_answer_prompt, parse_prompt
+from functions.rag.prompts import PromptLibrary, format_sources, parse_prompt
+from functions.rag.replies import parse_reply
 
 
 def hit(text: str, title: str = "Returns", source: str = "kb/returns.md") -> ScoredChunk:
@@ -21,14 +22,12 @@ SHIPPING = hit(
 
 
 def ask(question: str, *hits: ScoredChunk) -> str:
-    messages = grounded_answer_prompt().format_messages(sources=format_sources(hits), question=question)
-    return ExtractiveChatModel(max_sentences=2).invoke(messages).text
+    messages = PromptLibrary().messages("zero-shot", list(hits), question)
+    return parse_reply(ExtractiveChatModel(max_sentences=2).invoke(messages).text).answer
 
 
 def test_prompt_round_trips_sources_and_question() -> None:
-    messages = grounded_answer_prompt().format_messages(
-        sources=format_sources([RETURNS, SHIPPING]), question="Q?"
-    )
+    messages = PromptLibrary().messages("zero-shot", [RETURNS, SHIPPING], "Q?")
     sources, question = parse_prompt(messages[-1].text)
     assert question == "Q?"
     assert [(s.number, s.title) for s in sources] == [(1, "Returns"), (2, 'Shipping "prices"')]
@@ -52,10 +51,8 @@ def test_how_long_asks_for_a_duration_not_for_the_word_long() -> None:
 
 def test_a_sentence_with_the_kind_of_answer_asked_for_wins() -> None:
     def best_sentence(question: str, text: str) -> str:
-        messages = grounded_answer_prompt().format_messages(
-            sources=format_sources([hit(text)]), question=question
-        )
-        return ExtractiveChatModel(max_sentences=1).invoke(messages).text
+        messages = PromptLibrary().messages("zero-shot", [hit(text)], question)
+        return parse_reply(ExtractiveChatModel(max_sentences=1).invoke(messages).text).answer
 
     # Each pair shares the same question terms; only the kind of answer tells them apart.
     returns = "Worn items may be sent back to you at your cost. Most items can be sent back within 45 days."
@@ -87,9 +84,13 @@ def test_the_answering_sentence_leads_then_its_section_in_reading_order() -> Non
         "You have 45 days from delivery to return an item. Tags must still be attached.\n\n"
         "## Refunds\n\nRefunds to a return window card take 5 days."
     )
-    answer = ExtractiveChatModel(max_sentences=3).answer(
-        "How many days from delivery do I have to return an item?",
-        parse_prompt(format_sources([policy]))[0],
+    answer = (
+        ExtractiveChatModel(max_sentences=3)
+        .reply(
+            "How many days from delivery do I have to return an item?",
+            parse_prompt(format_sources([policy]))[0],
+        )
+        .answer
     )
     assert answer == (
         "You have 45 days from delivery to return an item. "
@@ -113,8 +114,44 @@ def test_without_shared_words_falls_back_to_the_top_source_opening() -> None:
     assert answer.startswith("You can return unworn items within 45 days of delivery.")
 
 
-def test_without_sources_says_it_does_not_know() -> None:
-    assert ask("Anything?") == FALLBACK_ANSWER
+def test_without_sources_says_the_sources_do_not_answer() -> None:
+    reply = parse_reply(
+        ExtractiveChatModel().invoke(PromptLibrary().messages("zero-shot", [], "Anything?")).text
+    )
+    assert reply.answerable is False and reply.answer == "" and reply.citations == []
+
+
+def test_the_reply_is_structured_with_the_cited_sources_and_a_confidence() -> None:
+    messages = PromptLibrary().messages(
+        "zero-shot", [SHIPPING, RETURNS], "How many days do Summit members get?"
+    )
+    reply = parse_reply(ExtractiveChatModel().invoke(messages).text)
+    assert reply.answerable is True and reply.answer.startswith("Summit members get 60 days.")
+    assert reply.citations == [2] and 0.0 < reply.confidence <= 1.0
+
+
+def test_every_prompt_variant_is_answered_from_the_last_message() -> None:
+    from tests.fakes import HashingEmbedder
+
+    library = PromptLibrary(HashingEmbedder())
+    answers = {
+        variant: parse_reply(
+            ExtractiveChatModel()
+            .invoke(library.messages(variant, [RETURNS], "How many days do Summit members get?"))
+            .text
+        ).answer
+        for variant in ("zero-shot", "one-shot", "few-shot")
+    }
+    assert set(answers.values()) == {answers["zero-shot"]} and "60 days" in answers["zero-shot"]
+
+
+def test_streamed_pieces_join_to_the_same_reply() -> None:
+    messages = PromptLibrary().messages(
+        "zero-shot", [RETURNS], "Can I return unworn items, and what about Summit?"
+    )
+    model = ExtractiveChatModel(max_sentences=3)
+    pieces = [chunk.text for chunk in model.stream(messages)]
+    assert len(pieces) > 3 and "".join(pieces) == model.invoke(messages).text
 
 
 def test_reports_usage_in_words() -> None:
@@ -122,7 +159,8 @@ def test_reports_usage_in_words() -> None:
         [HumanMessage(content=f"Sources:\n{format_sources([RETURNS])}\n\nQuestion: days?")]
     )
     assert reply.usage_metadata is not None
-    assert reply.usage_metadata["output_tokens"] == len(reply.text.replace("[1]", "").split()) + 1
+    answer = parse_reply(reply.text).answer
+    assert reply.usage_metadata["output_tokens"] == len(answer.replace("[1]", "").split()) + 1
 
 
 def test_list_items_read_as_sentences_and_fragments_stay_marked() -> None:

@@ -45,6 +45,9 @@ def to_response(answer: Answer) -> QueryResponse:
             "route": answer.route,
             "usage": answer.usage,
             "timings_ms": {key: round(value, 3) for key, value in answer.timings_ms.items()},
+            "prompt_variant": answer.prompt_variant,
+            "citations": answer.citations,
+            "confidence": answer.confidence,
         }
     )
 

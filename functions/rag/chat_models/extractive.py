@@ -28,9 +28,11 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from functions.rag.prompts import FALLBACK_ANSWER, PromptSource, parse_prompt
+from functions.rag.prompts import PromptSource, parse_prompt
+from functions.rag.replies import StructuredReply, reply_pieces
 from functions.rag.sentences import Sentence, split_passage
 from functions.rag.streaming import sentences_of
 from functions.text import content_terms, words
@@ -105,16 +107,8 @@ class ExtractiveChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        prompt = messages[-1].text if messages else ""
-        sources, question = parse_prompt(prompt)
-        answer = self.answer(question, sources)
-        prompt_words = sum(len(words(m.text)) for m in messages)
-        usage = {  # word counts: this model has no tokenizer
-            "input_tokens": prompt_words,
-            "output_tokens": len(words(answer)),
-            "total_tokens": prompt_words + len(words(answer)),
-        }
-        message = AIMessage(content=answer, usage_metadata=usage)
+        reply, usage = self._reply(messages)
+        message = AIMessage(content=reply.to_json(), usage_metadata=usage)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
@@ -124,22 +118,41 @@ class ExtractiveChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        """The same answer as `_generate`, one sentence at a time; the usage rides on the last."""
-        message = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
-        sentences = list(sentences_of([message.text]))
-        usage = message.usage_metadata if isinstance(message, AIMessage) else None
-        for index, sentence in enumerate(sentences):
-            last = index == len(sentences) - 1
+        """The same reply as `_generate`, its answer one sentence at a time; the usage rides on
+        the last piece."""
+        reply, usage = self._reply(messages)
+        pieces = list(reply_pieces(reply, sentences_of([reply.answer])))
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
             yield ChatGenerationChunk(
-                message=AIMessageChunk(content=sentence, usage_metadata=usage if last else None)
+                message=AIMessageChunk(content=piece, usage_metadata=usage if last else None)
             )
 
-    def answer(self, question: str, sources: Sequence[PromptSource]) -> str:
+    def _reply(self, messages: list[BaseMessage]) -> tuple[StructuredReply, UsageMetadata]:
+        """The structured reply to the prompt's last message, and its usage in words (this model
+        has no tokenizer)."""
+        sources, question = parse_prompt(messages[-1].text if messages else "")
+        reply = self.reply(question, sources)
+        prompt_words, answer_words = sum(len(words(m.text)) for m in messages), len(words(reply.answer))
+        usage = UsageMetadata(
+            input_tokens=prompt_words, output_tokens=answer_words, total_tokens=prompt_words + answer_words
+        )
+        return reply, usage
+
+    def reply(self, question: str, sources: Sequence[PromptSource]) -> StructuredReply:
+        """The answer from the best-supported section, its sources and the best sentence's score
+        as the confidence; "answerable": false when the sources hold no sentence at all."""
         sentences = [sentence for source in sources for sentence in split_passage(source.text, source.number)]
         if not sentences:
-            return FALLBACK_ANSWER
+            return StructuredReply(answerable=False, confidence=1.0)
         candidates = _score(question, sentences, self._similarities(question, sentences))
-        return _render(self._choose(candidates))
+        chosen = self._choose(candidates)
+        return StructuredReply(
+            answerable=True,
+            answer=_render(chosen),
+            citations=sorted({candidate.source for candidate in chosen}),
+            confidence=round(min(1.0, chosen[0].score), 3),
+        )
 
     def _similarities(self, question: str, sentences: Sequence[Sentence]) -> list[float]:
         if self.embedder is None or self.semantic_weight == 0.0:
