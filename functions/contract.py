@@ -123,7 +123,7 @@ ADMIN_SCOPE = "genai-stack/admin"
 # --- Lambda functions -------------------------------------------------------------------------
 
 #: Lambda functions behind the HTTP API; each handler lives at `functions.handlers.<name>.handler`.
-API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback", "privacy", "stats")
+API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback", "privacy", "stats", "review")
 
 
 #: The request header that carries a visitor's token (a Cognito token or a guest token) to the

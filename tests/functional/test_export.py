@@ -40,7 +40,7 @@ def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
     rate(client, disliked["message_id"], "down", comment="write to me at jane@example.com", escalate=True)
 
     store = services.sqlite
-    exported = build_interactions(store, store, store.human_answers())
+    exported = build_interactions(store, store)
     records = {r["message_id"]: r for r in exported}
     assert len(records) == 4
     assert records[liked["message_id"]]["rating"] == "up"
