@@ -225,16 +225,132 @@ def cmd_eval_guardrails(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from functions.feedback.export import build_interactions, write_jsonl
-    from functions.feedback.sqlite_store import private_file
+    from functions.feedback.export import LocalFolder, export_training_data
 
     services = _services_with_index(args)
-    store = services.sqlite
-    output: Path = args.output or services.settings.exports_dir / "interactions.jsonl"
-    private_file(output)  # 0600, like the database it comes from
-    with output.open("w", encoding="utf-8") as out:
-        count = write_jsonl(build_interactions(store, store, store.human_answers()), out)
-    print(f"{count} interactions written to {output}")
+    folder: Path = args.output_dir or services.settings.exports_dir
+    report = export_training_data(
+        services.conversations,
+        services.feedback_store,
+        services.review_store.iter_choices(),
+        LocalFolder(folder),
+    )
+    print(f"{report.interactions} interactions written to {report.interactions_at}")
+    print(f"{report.review_pairs} reviewers' preference pairs written to {report.review_pairs_at}")
+    return EXIT_OK
+
+
+def _reviewer_name(args: argparse.Namespace) -> str:
+    return str(args.reviewer or os.environ.get("USER") or "operator")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Judge pairs in the terminal, as the operator (the reviewer id a local token of that name has)."""
+    from functions.errors import ConflictError
+    from functions.feedback.reviews import Choice
+    from functions.services import Services
+
+    reviews = Services(_settings(args)).reviews
+    reviewer = f"local:{_reviewer_name(args)}"
+    keys = {"a": Choice.A, "b": Choice.B, "t": Choice.TIE}
+    judged = 0
+    while (pair := reviews.next_pair(reviewer)) is not None:
+        print(f"\nQuestion: {pair.question}\n\n--- A ---\n{pair.answer_a}\n\n--- B ---\n{pair.answer_b}\n")
+        try:
+            key = input("Which is better? [a/b/t(ie), empty line to stop] ").strip().lower()
+            if not key:
+                break
+            if key not in keys:
+                print("genai-stack: answer a, b or t", file=sys.stderr)
+                continue
+            note = input("Note (optional): ").strip() or None
+        except EOFError:
+            print()
+            break
+        try:
+            reviews.record(reviewer, pair.pair_id, keys[key], note)
+        except ConflictError as error:  # judged meanwhile on the page, as the same reviewer
+            print(f"genai-stack: {error}", file=sys.stderr)
+            continue
+        judged += 1
+    print(f"{judged} pairs judged" + ("" if pair is not None else "; nothing left to review"))
+    return EXIT_OK
+
+
+def cmd_review_token(args: argparse.Namespace) -> int:
+    from functions.services import Services
+
+    try:
+        token = Services(_settings(args)).reviewer_tokens.issue(args.name)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+    print(token)
+    return EXIT_OK
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key.strip():
+            raise CliError(f"expected SETTING=VALUE (a field of functions/settings.py), not {pair!r}")
+        overrides[key.strip().lower().removeprefix("genai_stack_")] = value
+    return overrides
+
+
+def _label(overrides: dict[str, str]) -> str:
+    """A configuration's name in the export: its overrides, or `current` for the settings as they are."""
+    return ",".join(f"{key}={value}" for key, value in sorted(overrides.items())) or "current"
+
+
+def _configured(args: argparse.Namespace, overrides: dict[str, str]) -> Services:
+    """Services with the settings overridden, answering without storing the conversation."""
+    from pydantic import ValidationError
+
+    from functions.feedback.sqlite_store import SQLiteStore
+    from functions.services import Services
+    from functions.settings import Settings
+
+    base = _settings(args)
+    try:
+        settings = Settings(**{**base.model_dump(), **overrides})
+    except ValidationError as error:
+        raise CliError(f"invalid configuration {overrides}: {error.errors()[0]['msg']}") from error
+    services = Services(settings)
+    services.conversations = SQLiteStore(Path(":memory:"), services.pseudonymiser)  # not real history
+    return services
+
+
+def cmd_review_pairs(args: argparse.Namespace) -> int:
+    """Answer each question with two configurations and store the pairs whose answers differ."""
+    from functions.feedback.reviews import generate_pairs
+
+    if not args.questions.is_file():
+        raise CliError(f"question file {args.questions} not found")
+    questions = []
+    for number, line in enumerate(args.questions.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                questions.append(str(json.loads(line)["question"]))
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise CliError(
+                    f"{args.questions}:{number}: expected a JSON object with a question"
+                ) from error
+    services = _services_with_index(args)
+    a, b = _overrides(args.a), _overrides(args.b)
+    if a == b:
+        raise CliError("the two configurations are the same: give --b SETTING=VALUE (and --a)")
+    first, second = _configured(args, a).pipeline, _configured(args, b).pipeline
+    pairs = generate_pairs(
+        services.reviews,
+        questions,
+        (_label(a), lambda question: first.answer(question).answer),
+        (_label(b), lambda question: second.answer(question).answer),
+    )
+    print(
+        f"{len(pairs)} pairs to review from {len(questions)} questions ({_label(a)} vs {_label(b)}); "
+        "the other questions got the same answer twice"
+    )
     return EXIT_OK
 
 
@@ -321,6 +437,39 @@ def _add_privacy_commands(commands: argparse._SubParsersAction[argparse.Argument
     )
     _data_dir_option(purge)
     purge.set_defaults(func=cmd_purge)
+
+
+def _add_review_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`review`: judge pairs of answers; `review pairs` makes them, `review token` signs a reviewer in."""
+    review = commands.add_parser(
+        "review",
+        help="compare two answers to one question and record the better one (human preferences)",
+        description="Show pairs of answers one by one and record which is better (a, b or t for a tie) "
+        "with an optional note. `review pairs` makes pairs; `review token` prints a token for the reviewer "
+        "page at /review.",
+    )
+    _data_dir_option(review)
+    review.add_argument("--reviewer", metavar="NAME", help="who judges (default: $USER)")
+    review.set_defaults(func=cmd_review)
+    actions = review.add_subparsers(dest="review_action", metavar="ACTION")
+
+    token = actions.add_parser("token", help="print a reviewer token for the page and API (local server)")
+    token.add_argument("name", metavar="NAME", help="the reviewer's name (letters, digits, _ - @)")
+    _data_dir_option(token)
+    token.set_defaults(func=cmd_review_token)
+
+    pairs = actions.add_parser(
+        "pairs",
+        help="answer questions with two configurations and store the pairs to review",
+        description="Answer each question of a JSON-lines file (a `question` per line) with configuration A "
+        "and configuration B (settings overridden with SETTING=VALUE, e.g. max_answer_sentences=1, "
+        "chat_model=local-checkpoint) and store the pairs whose answers differ.",
+    )
+    pairs.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    pairs.add_argument("--a", action="append", default=[], metavar="SETTING=VALUE", help="configuration A")
+    pairs.add_argument("--b", action="append", default=[], metavar="SETTING=VALUE", help="configuration B")
+    _data_dir_option(pairs)
+    pairs.set_defaults(func=cmd_review_pairs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -421,19 +570,21 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export",
         help="write conversations and feedback as training data (JSONL)",
-        description="Export answered questions with their ratings, escalations and rephrases, PII redacted, "
-        "as the input of `genai-stack train data`.",
+        description="Export answered questions with their ratings, escalations and rephrases "
+        "(interactions.jsonl) and reviewers' preference pairs (review_pairs.jsonl), PII redacted, "
+        "as the input of `genai-stack train data --export_path FOLDER`.",
     )
     _data_dir_option(export)
     export.add_argument(
-        "--output",
+        "--output-dir",
         type=Path,
         default=None,
-        help="the JSONL file to write (default: DATA_DIR/exports/interactions.jsonl, where erasure looks)",
+        help="the folder to write both files to (default: DATA_DIR/exports, where erasure looks)",
     )
     export.set_defaults(func=cmd_export)
 
     _add_privacy_commands(commands)
+    _add_review_commands(commands)
 
     train = commands.add_parser(
         "train",

@@ -9,7 +9,7 @@ it is imported at synth time and on the Lambda cold-start path.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 ENV_PREFIX = "GENAI_STACK_"
 
@@ -53,6 +53,7 @@ class EnvVar(StrEnum):
     OPENAI_BASE_URL = "GENAI_STACK_OPENAI_BASE_URL"
     OPENAI_MODEL = "GENAI_STACK_OPENAI_MODEL"
     OPENAI_API_KEY_SECRET_ARN = "GENAI_STACK_OPENAI_API_KEY_SECRET_ARN"
+    REVIEWS_TABLE = "GENAI_STACK_REVIEWS_TABLE"
 
 
 class VectorStoreKind(StrEnum):
@@ -105,10 +106,21 @@ class DynamoDBLayout(StrEnum):
     IDEMPOTENCY_TTL = "expiration"
     QUOTA_KEY = "client_window"  # request-limit table: partition key, "<client>#<window start>"
     QUOTA_COUNT = "requests"  # request-limit table: the window's count; expires at TTL_ATTRIBUTE
+    REVIEW_PAIR_KEY = "pair_id"  # reviews: partition key
+    REVIEW_ENTRY_KEY = "entry"  # reviews: sort key, "pair" or "choice#<reviewer pseudonym>"
 
 
 #: Where the export writes interactions in the training-data bucket (one folder per retraining run).
 EXPORTS_PREFIX = "exports/"
+
+#: The files of one export (local folder, or the exports prefix of the training-data bucket):
+#: `InteractionRecord` lines, and reviewers' preference pairs (`ReviewPairRecord` lines).
+INTERACTIONS_FILE = "interactions.jsonl"
+REVIEW_PAIRS_FILE = "review_pairs.jsonl"
+
+#: The Cognito group whose members may use the reviewer routes (`/v1/review`), read from the
+#: token's `cognito:groups` claim.
+REVIEWERS_GROUP = "reviewers"
 
 #: The OAuth scope (Cognito resource server "genai-stack", scope "admin") that lets a caller erase any
 #: user's data and read the loop's statistics.
@@ -118,7 +130,7 @@ ADMIN_SCOPE = "genai-stack/admin"
 # --- Lambda functions -------------------------------------------------------------------------
 
 #: Lambda functions behind the HTTP API; each handler lives at `functions.handlers.<name>.handler`.
-API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback", "privacy", "stats")
+API_HANDLERS: tuple[str, ...] = ("query", "retrieval", "guardrails", "feedback", "privacy", "stats", "review")
 
 
 #: The request header that carries a visitor's token (a Cognito token or a guest token) to the
@@ -297,8 +309,10 @@ class InteractionRecord(TypedDict):
     """One answered question with what users said about it; one JSON object per line.
 
     Text fields are PII-redacted by the exporter. `rephrased` marks that the user's next turn
-    asked the same thing in other words (an implicit thumbs-down); `human_answer` is what a human
-    agent replied after an escalation, the best "chosen" answer a preference pair can have.
+    asked the same thing in other words (an implicit thumbs-down). `human_answer` is what a human
+    agent replied after an escalation, the best "chosen" answer a preference pair can have: this
+    stack's export never writes it (the agents answer outside it, through the escalation topic),
+    an export from a help desk that records its agents' replies may.
     """
 
     message_id: str
@@ -315,4 +329,30 @@ class InteractionRecord(TypedDict):
     comment: str | None
     escalated: bool
     rephrased: bool
-    human_answer: str | None
+    human_answer: NotRequired[str | None]
+
+
+class ChatTurn(TypedDict):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class ReviewPairRecord(TypedDict):
+    """A reviewer's preference between two answers to one question; one JSON object per line.
+
+    `prompt`, `chosen` and `rejected` are trl's conversational preference format, what the reward,
+    policy and DPO jobs read; `training_jobs.data` puts these pairs beside the ones it builds from
+    thumbs, escalations and rephrases. `user_id` is the reviewer's pseudonym (erasure finds their
+    rows by it); the configurations say which prompt variant or model wrote each answer. A tie is
+    not exported: it prefers neither answer.
+    """
+
+    prompt: list[ChatTurn]
+    chosen: list[ChatTurn]
+    rejected: list[ChatTurn]
+    pair_id: str
+    user_id: str
+    chosen_config: str
+    rejected_config: str
+    note: str | None
+    created_at: str  # ISO 8601, UTC

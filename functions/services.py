@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
 
     from functions.customers import CognitoTokens
-    from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore
+    from functions.feedback.ports import ConversationStore, Escalation, FeedbackStore, ReviewStore
     from functions.feedback.pseudonyms import Pseudonymiser
+    from functions.feedback.reviewers import ReviewerTokens
+    from functions.feedback.reviews import ReviewService
     from functions.feedback.service import FeedbackService
     from functions.feedback.sqlite_store import SQLiteStore
     from functions.guardrails.policy import Guardrails
@@ -382,6 +384,34 @@ class Services:
                 settings.database_path, self.idempotency_config, settings.database_busy_timeout
             )
         return FeedbackService(self.conversations, self.feedback_store, self.escalation, once=once)
+
+    @cached_property
+    def review_store(self) -> ReviewStore:
+        """Pairs to review and reviewers' choices: DynamoDB where a table is set, else the SQLite file."""
+        settings = self.settings
+        if settings.reviews_table:
+            from functions.feedback.dynamodb_reviews import DynamoDBReviewStore
+
+            return DynamoDBReviewStore(settings.reviews_table)
+        from functions.feedback.sqlite_reviews import SQLiteReviewStore
+
+        return SQLiteReviewStore(settings.database_path, settings.database_busy_timeout)
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        from functions.feedback.reviews import ReviewService
+
+        return ReviewService(self.review_store, self.pseudonymiser)
+
+    @cached_property
+    def reviewer_tokens(self) -> ReviewerTokens:
+        """Local reviewer tokens, signed with a key file in data_dir (`genai-stack review token`);
+        in the stack reviewers sign in with Cognito instead."""
+        from functions.feedback import pseudonyms
+        from functions.feedback.reviewers import KEY_FILE, ReviewerTokens
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return ReviewerTokens(pseudonyms.local_key(self.settings.data_dir, KEY_FILE))
 
     @cached_property
     def guest_sessions(self) -> GuestSessions:

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     pseudonym_secret_arn: str | None = None
     retention_days: int = Field(default=365, ge=1, le=3650)
     idempotency_table: str | None = None
+    # Reviewers' preference pairs and choices (`functions.feedback.reviews`); the SQLite file without it.
+    reviews_table: str | None = None
     embedding_dimension: int = Field(default=EMBEDDING_DIMENSION, ge=1, le=16000)
 
     # Per-user question limit on /v1/query (signed-in users; `functions.limits`). The table holds

@@ -24,7 +24,7 @@ from constructs import Construct
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from functions.contract import ADMIN_SCOPE, API_HANDLERS, cognito_issuer, handler_path
+from functions.contract import ADMIN_SCOPE, API_HANDLERS, REVIEWERS_GROUP, cognito_issuer, handler_path
 from infra.config import ApiConfig
 from infra.data import DataStores
 from infra.lambdas import FunctionFactory
@@ -100,6 +100,14 @@ class Api(Construct):
         super().__init__(scope, construct_id)
         self.user_pool, self.client = self._build_user_pool(config, data.removal_policy)
         self.admin_client = self._build_admin_client(self.user_pool)
+        # Reviewers (the /v1/review routes) are the members of this group (`cognito:groups` claim).
+        self.reviewers = cognito.CfnUserPoolGroup(
+            self,
+            "Reviewers",
+            user_pool_id=self.user_pool.user_pool_id,
+            group_name=REVIEWERS_GROUP,
+            description="genai-stack: may compare answers and record preferences (/v1/review)",
+        )
         self.functions = {
             name: functions.build(
                 self,
@@ -218,6 +226,7 @@ class Api(Construct):
         search.grant_read(stats)
         data.grant_table(data.conversations, stats, write=False)
         data.grant_table(data.feedback, stats, write=False)
+        data.grant_table(data.reviews, self.functions["review"], write=True)
         # guardrails: pure functions of the request; no data access at all.
 
     def _build_stage(

@@ -83,6 +83,13 @@ class DataStores(Construct):
         self.pseudonym_key = self._build_pseudonym_key()
         # Per-user request counters (`functions.limits`): one item per user per window, gone at TTL.
         self.quotas = self._build_table("Quotas", partition_key=Layout.QUOTA_KEY)
+        # Reviewers' preference pairs and choices (`functions.feedback.dynamodb_reviews`); no TTL:
+        # a judged pair is training data, exported with every retraining run.
+        self.reviews = self._build_table(
+            "Reviews",
+            partition_key=Layout.REVIEW_PAIR_KEY,
+            sort_key=dynamodb.Attribute(name=Layout.REVIEW_ENTRY_KEY, type=dynamodb.AttributeType.STRING),
+        )
 
     @property
     def removal_policy(self) -> cdk.RemovalPolicy:

@@ -72,6 +72,7 @@ class GenAiStack(cdk.Stack):
                 EnvVar.FEEDBACK_TABLE: data.feedback.table_name,
                 EnvVar.IDEMPOTENCY_TABLE: data.idempotency.table_name,
                 EnvVar.QUOTA_TABLE: data.quotas.table_name,
+                EnvVar.REVIEWS_TABLE: data.reviews.table_name,
                 EnvVar.EMBEDDING_DIMENSION: str(config.search.dimension),
                 EnvVar.ESCALATION_TOPIC_ARN: data.escalations.topic_arn,
                 EnvVar.DOCUMENTS_BUCKET: data.documents.bucket_name,
@@ -129,7 +130,7 @@ class GenAiStack(cdk.Stack):
         # The stores keep user ids as pseudonyms (functions.feedback.pseudonyms): the API functions
         # that store, compare or erase them read the key.
         for function in (
-            *(api.functions[name] for name in ("query", "feedback", "privacy")),
+            *(api.functions[name] for name in ("query", "feedback", "privacy", "review")),
             widget.function,
         ):
             data.pseudonym_key.grant_read(function)

@@ -52,7 +52,17 @@ def create_app(
 
 
 def all_routers() -> list[APIRouter]:
-    from functions.api.routes import feedback, guardrails, guests, privacy, query, retrieval, stats, stream
+    from functions.api.routes import (
+        feedback,
+        guardrails,
+        guests,
+        privacy,
+        query,
+        retrieval,
+        review,
+        stats,
+        stream,
+    )
 
     return [
         query.router,
@@ -63,4 +73,6 @@ def all_routers() -> list[APIRouter]:
         feedback.router,
         privacy.router,
         stats.router,
+        review.router,
+        review.page_router,
     ]

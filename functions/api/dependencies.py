@@ -29,6 +29,12 @@ def _jwt(request: Request) -> dict[str, Any] | None:
     return jwt
 
 
+def authorizer_claims(request: Request) -> dict[str, Any] | None:
+    """The claims of the token API Gateway's JWT authorizer verified; None where none ran."""
+    jwt = _jwt(request)
+    return None if jwt is None else dict(jwt.get("claims") or {})
+
+
 def _subject(jwt: dict[str, Any] | None) -> str | None:
     subject = (jwt or {}).get("claims", {}).get("sub")
     return str(subject) if subject else None

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from functions.feedback.records import Rating
+from functions.feedback.reviews import Choice
 from functions.settings import MAX_QUESTION_CHARS
 
 
@@ -283,3 +284,35 @@ class GuestSessionResponse(BaseModel):
     token: str = Field(description="Send as `Authorization: Bearer <token>` with each question.")
     expires_at: int = Field(description="When the token stops working (epoch seconds).")
     questions: int = Field(description="How many questions the session may ask.")
+
+
+Note = Annotated[
+    str, Field(max_length=2000, json_schema_extra={"pattern": _NO_NUL}), AfterValidator(_storable)
+]
+
+
+class ReviewPairView(BaseModel):
+    pair_id: str = Field(description="Send this id with your choice.")
+    question: str
+    answer_a: str
+    answer_b: str
+
+
+class NextPairResponse(BaseModel):
+    pair: ReviewPairView | None = Field(
+        description="The next pair to judge; null when you have judged them all."
+    )
+
+
+class ReviewChoiceRequest(_Request):
+    pair_id: MessageId
+    choice: Choice = Field(description="The better answer as shown (A or B), or tie.")
+    note: Note | None = Field(
+        default=None, description="Why, optionally (PII is redacted before it is stored)."
+    )
+
+
+class ReviewChoiceResponse(BaseModel):
+    pair_id: str
+    choice: Choice
+    recorded_at: datetime

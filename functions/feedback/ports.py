@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from functions.feedback.records import EscalationTicket, FeedbackRecord, MessageRecord
+
+if TYPE_CHECKING:
+    from functions.feedback.reviews import ReviewChoice, ReviewPair
 
 
 class ConversationStore(Protocol):
@@ -40,3 +43,23 @@ class FeedbackStore(Protocol):
 
 class Escalation(Protocol):
     def escalate(self, ticket: EscalationTicket) -> None: ...
+
+
+class ReviewStore(Protocol):
+    """Pairs to review and reviewers' choices (`functions.feedback.reviews`). Reviewers are
+    named by pseudonym; a second choice by the same reviewer for the same pair is a ConflictError."""
+
+    def save_pair(self, pair: ReviewPair) -> None: ...
+
+    def get_pair(self, pair_id: str) -> ReviewPair | None: ...
+
+    def next_pair(self, reviewer: str) -> ReviewPair | None:
+        """A pair `reviewer` has not judged, the least-judged first (then the oldest); None when
+        they have judged every one."""
+        ...
+
+    def save_choice(self, choice: ReviewChoice) -> None: ...
+
+    def iter_choices(self) -> Iterator[tuple[ReviewPair, ReviewChoice]]:
+        """Every choice with its pair, oldest first (the export)."""
+        ...

@@ -76,7 +76,6 @@ CREATE TABLE IF NOT EXISTS escalations (
     reason          TEXT,
     comment         TEXT,
     status          TEXT NOT NULL DEFAULT 'open',
-    human_answer    TEXT,
     created_at      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_user ON messages (user_id);
@@ -213,14 +212,6 @@ class SQLiteStore:
                 ticket.created_at.isoformat(),
             ),
         )
-
-    def human_answers(self) -> dict[str, str]:
-        """What human agents replied to escalated messages (written by the agent console)."""
-        with self._lock, translated_errors():
-            rows = self._connection.execute(
-                "SELECT message_id, human_answer FROM escalations WHERE human_answer IS NOT NULL"
-            ).fetchall()
-        return {row["message_id"]: row["human_answer"] for row in rows}
 
     def open_escalations(self) -> list[dict[str, Any]]:
         with self._lock, translated_errors():

@@ -1,16 +1,14 @@
-"""Lambda function, first step of the retraining pipeline: conversations and feedback ->
-`s3://<training data bucket>/<prefix>interactions.jsonl` (see functions.feedback.export)."""
+"""Lambda function, first step of the retraining pipeline: conversations, feedback and reviewers'
+choices -> `s3://<training data bucket>/<prefix>` (`functions.feedback.export`)."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions import aws
 from functions.contract import EXPORTS_PREFIX
-from functions.feedback.export import build_interactions, write_jsonl
+from functions.feedback.export import S3Prefix, export_training_data
 from functions.observability import logger, tracer
 from functions.services import Services
 from functions.settings import get_settings
@@ -24,12 +22,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     bucket = services.settings.training_data_bucket
     if not bucket:
         raise ValueError("GENAI_STACK_TRAINING_DATA_BUCKET is not set")
-    key = f"{str(event.get('prefix', EXPORTS_PREFIX)).rstrip('/')}/interactions.jsonl"
-    buffer = io.StringIO()
-    interactions = build_interactions(services.conversations, services.feedback_store)
-    count = write_jsonl(interactions, buffer)
-    aws.client("s3").put_object(
-        Bucket=bucket, Key=key, Body=buffer.getvalue().encode(), ContentType="application/x-ndjson"
+    sink = S3Prefix(bucket, str(event.get("prefix", EXPORTS_PREFIX)))
+    report = export_training_data(
+        services.conversations, services.feedback_store, services.review_store.iter_choices(), sink
     )
-    logger.info("exported interactions", extra={"records": count, "key": key})
-    return {"uri": f"s3://{bucket}/{key}", "records": count}
+    logger.info(
+        "exported training data", extra={"records": report.interactions, "pairs": report.review_pairs}
+    )
+    return {
+        "uri": report.interactions_at,
+        "records": report.interactions,
+        "review_pairs": report.review_pairs,
+    }

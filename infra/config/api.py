@@ -35,6 +35,10 @@ def _default_functions() -> dict[str, FunctionConfig]:
         "stats": FunctionConfig(
             memory_mb=512, timeout_seconds=29, reserved_concurrency=2, rate_limit=1.0, burst_limit=2
         ),
+        # reviewers: a few people, one choice every few seconds each
+        "review": FunctionConfig(
+            memory_mb=512, timeout_seconds=10, reserved_concurrency=2, rate_limit=2.0, burst_limit=5
+        ),
     }
 
 

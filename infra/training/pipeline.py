@@ -66,13 +66,14 @@ class TrainingPipeline(Construct):
             self,
             "Export",
             handler=handler_path("export"),
-            description="genai-stack: export conversations and feedback as training JSONL",
+            description="genai-stack: export conversations, feedback and reviews as training JSONL",
             memory_mb=1024,
             timeout=cdk.Duration.minutes(15),
             in_vpc=False,
         )
         data.grant_table(data.conversations, self.export, write=False)
         data.grant_table(data.feedback, self.export, write=False)
+        data.grant_table(data.reviews, self.export, write=False)
         data.grant_write_objects(data.training_data, self.export, key_pattern="exports/*")
         data.pseudonym_key.grant_read(self.export)
         self.export.add_environment(EnvVar.PSEUDONYM_SECRET_ARN, data.pseudonym_key.secret_arn)

@@ -3,7 +3,6 @@ export, and the training-data builder reading it (the contract shared with train
 
 from __future__ import annotations
 
-import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from functions.feedback.export import build_interactions, write_jsonl
+from functions.feedback.export import LocalFolder, build_interactions, export_training_data
 from functions.feedback.pseudonyms import KEY_FILE, local_key, pseudonymise
 from functions.services import Services
 from functions.settings import Settings
@@ -40,7 +39,7 @@ def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
     rate(client, disliked["message_id"], "down", comment="write to me at jane@example.com", escalate=True)
 
     store = services.sqlite
-    exported = build_interactions(store, store, store.human_answers())
+    exported = build_interactions(store, store)
     records = {r["message_id"]: r for r in exported}
     assert len(records) == 4
     assert records[liked["message_id"]]["rating"] == "up"
@@ -52,16 +51,16 @@ def test_export_carries_ratings_escalations_and_rephrases_without_identifiers(
     assert down["sources"][0]["source"] == "mini_kb/returns.md"
 
 
-def test_training_builder_reads_the_export(client: TestClient, services: Services) -> None:
+def test_training_builder_reads_the_export(client: TestClient, services: Services, tmp_path: Path) -> None:
     good = ask(client, "Which cards do you accept?")
     rate(client, good["message_id"], "up")
     bad = ask(client, "Which credit cards do you accept?")
     rate(client, bad["message_id"], "down")
 
-    buffer = io.StringIO()
     store = services.sqlite
-    assert write_jsonl(build_interactions(store, store), buffer) == 2
-    records = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    report = export_training_data(store, store, [], LocalFolder(tmp_path))
+    assert (report.interactions, report.review_pairs) == (2, 0)
+    records = [json.loads(line) for line in Path(report.interactions_at).read_text().splitlines()]
     built = build_datasets(records, [], BuildOptions(eval_fraction=0.0))
     assert built.card["records"] == 2
     assert built.sft["train"] and built.sft["train"][0]["messages"][0]["role"] == "user"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from functions.contract import REVIEW_PAIRS_FILE
 from training_jobs.common.args import JobArguments, make_job_parser, run_job
 from training_jobs.common.jsonl import DatasetError, read_jsonl, write_jsonl
 from training_jobs.common.sagemaker import SageMakerEnvironment
@@ -31,7 +32,7 @@ from training_jobs.common.sagemaker import SageMakerEnvironment
 if TYPE_CHECKING:
     from trl.scripts.utils import TrlParser
 
-    from functions.contract import InteractionRecord
+    from functions.contract import InteractionRecord, ReviewPairRecord
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,10 @@ SETS = ("sft", "preference", "corpus")
 class DataArguments(JobArguments):
     export_path: str | None = field(
         default=None,
-        metadata={"help": "Interaction export: a .jsonl file or a folder of them. Default: channel 'export'."},
+        metadata={
+            "help": "Interaction export: a .jsonl file, or a folder of them (as `genai-stack export` writes "
+            "it, with the reviewers' pairs in review_pairs.jsonl). Default: channel 'export'."
+        },
     )
     kb_dir: str | None = field(
         default=None,
@@ -58,9 +62,14 @@ class DataArguments(JobArguments):
 
 
 def read_export(path: Path) -> list[InteractionRecord]:
-    """The records of one export file or of every `.jsonl` file in a folder, checked for text."""
-    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
-    if not files:
+    """The records of one export file or of every interactions `.jsonl` file in a folder, checked
+    for text (a folder's reviewers' pairs are read by `read_review_pairs`)."""
+    files = (
+        [file for file in sorted(path.glob("*.jsonl")) if file.name != REVIEW_PAIRS_FILE]
+        if path.is_dir()
+        else [path]
+    )
+    if not files and not (path / REVIEW_PAIRS_FILE).is_file():
         raise DatasetError(f"the export folder {path} holds no .jsonl files")
     records: list[InteractionRecord] = []
     for file in files:
@@ -68,9 +77,22 @@ def read_export(path: Path) -> list[InteractionRecord]:
             if not isinstance(row.get("question"), str) or not isinstance(row.get("answer"), str):
                 raise DatasetError(f"{file}: record {number} lacks a text 'question' or 'answer'")
             records.append(cast("InteractionRecord", row))
-    if not records:
-        raise DatasetError(f"the export at {path} holds no records; nothing to train on")
     return records
+
+
+def read_review_pairs(path: Path) -> list[ReviewPairRecord]:
+    """Reviewers' preference pairs of an export folder (`functions.feedback.export`), checked for
+    the conversational preference format; none for a single export file."""
+    file = path / REVIEW_PAIRS_FILE
+    if not path.is_dir() or not file.is_file():
+        return []
+    pairs = []
+    for number, row in enumerate(read_jsonl(file), start=1):
+        turns = [row.get(key) for key in ("prompt", "chosen", "rejected")]
+        if not all(isinstance(turn, list) and turn and isinstance(turn[-1], dict) for turn in turns):
+            raise DatasetError(f"{file}: pair {number} lacks a 'prompt', 'chosen' or 'rejected' chat")
+        pairs.append(cast("ReviewPairRecord", row))
+    return pairs
 
 
 def read_documents(kb_dir: Path | None) -> list[str]:
@@ -108,7 +130,10 @@ def main(args: DataArguments) -> dict[str, Any]:
     )
     kb_dir = env.channel("kb", args.kb_dir)
     options = BuildOptions(args.eval_fraction, args.near_duplicate_threshold, args.question_threshold, args.seed)
-    built = build_datasets(read_export(export), read_documents(kb_dir), options)
+    records, review_pairs = read_export(export), read_review_pairs(export)
+    if not records and not review_pairs:
+        raise DatasetError(f"the export at {export} holds no records; nothing to train on")
+    built = build_datasets(records, read_documents(kb_dir), options, review_pairs)
     for name in SETS:
         for split, rows in getattr(built, name).items():
             write_jsonl(output_dir / name / f"{split}.jsonl", rows)

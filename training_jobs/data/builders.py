@@ -5,7 +5,9 @@ What counts as a good answer and what as a bad one:
 - bad (a "rejected" answer): an answer rated down, or an unrated one that was escalated to a human
   or that the user rephrased (asked again in other words: an implicit thumbs-down).
 A preference pair joins a bad answer with a good answer to the same question: the human answer of
-the same record first, else a good answer from its question group. A question group holds the
+the same record first, else a good answer from its question group. Reviewers' pairs (two answers
+to one question, one of them judged better: `functions.feedback.reviews`) join the set as they are,
+grouped with the records that ask the same question. A question group holds the
 questions that are the same or nearly the same (MinHash), and a rephrased question joins the group
 of the question the user asked next in the same conversation.
 
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar, cast
 
-from functions.contract import InteractionRecord
+from functions.contract import ChatTurn, InteractionRecord, ReviewPairRecord
 from functions.guardrails.pii import redact_pii
 from functions.text import fold_case_and_space
 from training_jobs.data.dedupe import NearDuplicateIndex, deduplicate, text_hash
@@ -194,24 +196,43 @@ def _chat_text(messages: Iterable[dict[str, str]]) -> str:
     return "\n".join(message["content"] for message in messages)
 
 
+def reviewed_rows(pairs: Sequence[ReviewPairRecord]) -> list[Row]:
+    """Reviewers' pairs in trl's conversational format, text redacted (their metadata dropped)."""
+    def redacted(turns: Sequence[ChatTurn]) -> list[Row]:
+        return [{"role": turn["role"], "content": redact_pii(turn["content"])} for turn in turns]
+
+    return [
+        {"prompt": redacted(pair["prompt"]), "chosen": redacted(pair["chosen"]), "rejected": redacted(pair["rejected"])}
+        for pair in pairs
+    ]
+
+
 def build_datasets(
-    records: Sequence[InteractionRecord], documents: Sequence[str], options: BuildOptions
+    records: Sequence[InteractionRecord],
+    documents: Sequence[str],
+    options: BuildOptions,
+    review_pairs: Sequence[ReviewPairRecord] = (),
 ) -> BuiltDatasets:
-    """All three sets from redacted, grouped records plus knowledge-base documents, with a card."""
+    """All three sets from redacted, grouped records, reviewers' pairs and knowledge-base documents,
+    with a card."""
     redacted = [redact_record(record) for record in records]
     usable = [record for record, _ in redacted if record["question"].strip() and record["answer"].strip()]
+    reviewed = reviewed_rows(review_pairs)
     raw_documents = [document for document in documents if document.strip()]
     clean_documents = [redact_pii(document) for document in raw_documents]
     redacted_fields = sum(changed for _, changed in redacted) + sum(
         clean != raw for clean, raw in zip(clean_documents, raw_documents, strict=True)
     )
-    groups = question_groups(usable, options.question_threshold)
+    # A reviewed pair's question is grouped like a record's, so the split keeps it with its kin.
+    asked = [cast(InteractionRecord, {"question": _chat_text(row["prompt"])}) for row in reviewed]
+    all_groups = question_groups([*usable, *asked], options.question_threshold)
+    groups, reviewed_groups = all_groups[: len(usable)], all_groups[len(usable) :]
 
     sft, sft_counts = _dedupe_and_split(
         sft_rows(usable, groups), lambda row: _chat_text(row["messages"]), options
     )
     preference, preference_counts = _dedupe_and_split(
-        preference_rows(usable, groups),
+        preference_rows(usable, groups) + list(zip(reviewed, reviewed_groups, strict=True)),
         lambda row: _chat_text([*row["prompt"], *row["chosen"], *row["rejected"]]),
         options,
     )
@@ -224,7 +245,8 @@ def build_datasets(
         "records_without_question_or_answer": len(records) - len(usable),
         "pii_redacted_fields": redacted_fields,
         "knowledge_base_documents": len(clean_documents),
-        "question_groups": len(set(groups)),
+        "question_groups": len(set(all_groups)),
+        "review_pairs": len(reviewed),
         "sft": asdict(sft_counts),
         "preference": asdict(preference_counts),
         "corpus": asdict(corpus_counts),
