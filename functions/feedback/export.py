@@ -18,6 +18,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -69,17 +70,14 @@ def build_review_pairs(judged: Iterable[tuple[ReviewPair, ReviewChoice]]) -> Ite
         if choice.verdict is Verdict.TIE:
             continue
         placeholders = Placeholders()  # one numbering per pair, as per interaction record
+        redacted = partial(redact_pii, placeholders=placeholders)
         chosen, rejected = (
             (pair.first, pair.second) if choice.verdict is Verdict.FIRST else (pair.second, pair.first)
         )
         yield {
-            "prompt": [{"role": "user", "content": redact_pii(pair.question, placeholders=placeholders)}],
-            "chosen": [
-                {"role": "assistant", "content": redact_pii(chosen.answer, placeholders=placeholders)}
-            ],
-            "rejected": [
-                {"role": "assistant", "content": redact_pii(rejected.answer, placeholders=placeholders)}
-            ],
+            "prompt": [{"role": "user", "content": redacted(pair.question)}],
+            "chosen": [{"role": "assistant", "content": redacted(chosen.answer)}],
+            "rejected": [{"role": "assistant", "content": redacted(rejected.answer)}],
             "pair_id": pair.pair_id,
             "user_id": choice.reviewer,  # the pseudonym, as stored
             "chosen_config": chosen.config,
