@@ -275,3 +275,12 @@ class InteractionRecord(TypedDict):
     escalated: bool
     rephrased: bool
     human_answer: str | None
+
+
+#: evaluation.json (the retraining pipeline's evaluation job) holds the answer evaluation's figures
+#: (`functions.evaluation_answers.METRICS`) as `answers_<figure>` for the candidate and
+#: `current_answers_<figure>` for the model serving now; the promotion gate reads them.
+ANSWER_FIGURE_PREFIX = "answers_"
+#: The answer figures a candidate may not lose to the serving model (the promotion gate's rule);
+#: groundedness and hand-off correctness also have floors (`training.min_*` in infra.config).
+GATED_ANSWER_FIGURES = ("key_fact_match", "groundedness", "handoff_correctness")
