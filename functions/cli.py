@@ -28,7 +28,9 @@ class CliError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, configured: dict[str, Any] | None = None) -> Settings:
+    """The settings from the environment and the command's options; `configured` (a configuration
+    file's values, see `_configuration`) takes precedence over both."""
     from pydantic import ValidationError
 
     from functions.settings import Settings
@@ -46,7 +48,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if allowed:
         overrides["pii_allowlist"] = tuple(allowed)
     try:
-        return Settings(**overrides)
+        return Settings(**(overrides | (configured or {})))
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
@@ -54,12 +56,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise CliError(f"invalid configuration: {problems}") from error
 
 
-def _services_with_index(args: argparse.Namespace) -> Services:
+def _services_with_index(args: argparse.Namespace, settings: Settings | None = None) -> Services:
     """Services over an existing, non-empty index, or a CliError saying how to make one."""
     from functions.contract import VectorStoreKind
     from functions.services import Services
 
-    settings = _settings(args)
+    settings = settings or _settings(args)
     services = Services(settings)
     if settings.vector_store is VectorStoreKind.EMBEDDED:
         if not settings.data_dir.is_dir():
@@ -197,6 +199,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.target == "guardrails":
         return cmd_eval_guardrails(args)
+    if args.qa is not None:
+        return cmd_eval_answers(args)
     if not args.questions.is_file():
         raise CliError(f"question set {args.questions} not found")
     services = _services_with_index(args)
@@ -205,6 +209,84 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = evaluate(services.pipeline, load_questions(args.questions))
     _print_json(report.summary())
     return EXIT_OK
+
+
+def cmd_eval_answers(args: argparse.Namespace) -> int:
+    """`eval answers QA.jsonl`: the answer figures of one configuration, or two compared (issue 17)."""
+    from functions.evaluation_answers import AnswerReport, evaluate_answers, format_table, load_qa
+    from functions.evaluation_compare import compare
+    from functions.evaluation_judge import AnswerJudge
+    from functions.feedback.sqlite_store import SQLiteStore
+
+    items = load_qa(args.qa)
+    judge = AnswerJudge(_services_with_index(args).chat_model) if args.judge else None
+
+    def run(configured: dict[str, Any] | None) -> AnswerReport:
+        services = _services_with_index(args, _settings(args, configured))
+        # keep evaluation out of the real history
+        services.conversations = SQLiteStore(Path(":memory:"), services.pseudonymiser)
+        return evaluate_answers(services.pipeline, items, judge)
+
+    if args.compare is None:
+        report = run(None)
+        if args.json:
+            _print_json(report.to_dict())
+        else:
+            print(format_table({"value": report.summary()}))
+    else:
+        paths: list[Path] = args.compare
+        names = (paths[0].stem, paths[1].stem) if paths[0].stem != paths[1].stem else ("A", "B")
+        configurations = [_configuration(path) for path in paths]
+        reports = [run(configured) for configured in configurations]
+        comparison = compare(reports[0], reports[1], names, alpha=args.alpha)
+        if args.json:
+            _print_json(comparison.to_dict() | {"A": reports[0].summary(), "B": reports[1].summary()})
+        else:
+            rows = comparison.metrics
+            print(
+                format_table(
+                    {
+                        f"A: {names[0]}"[:14]: {m.metric: m.a for m in rows},
+                        f"B: {names[1]}"[:14]: {m.metric: m.b for m in rows},
+                        "pairs": {m.metric: m.pairs for m in rows},
+                        "p-value": {m.metric: m.p_value for m in rows},
+                        "better": {m.metric: m.better or "-" for m in rows},
+                    }
+                )
+            )
+            print(f"\nverdict: {comparison.verdict}")
+    if judge is not None and judge.unparsed:
+        print(
+            f"genai-stack: warning: {judge.unparsed} judge replies held no grade (is "
+            "GENAI_STACK_CHAT_MODEL an LLM? the extractive answerer cannot judge)",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _configuration(path: Path) -> dict[str, Any]:
+    """A configuration file's settings (YAML or JSON: setting names, or their GENAI_STACK_
+    variable names, to values), checked against the settings' fields; Settings validates the values."""
+    import yaml
+
+    from functions.contract import ENV_PREFIX
+    from functions.settings import Settings
+
+    if not path.is_file():
+        raise CliError(f"configuration file {path} not found")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise CliError(f"configuration file {path} is not YAML or JSON: {error}") from error
+    if not isinstance(values, dict):
+        raise CliError(f"configuration file {path} must hold a mapping of setting names to values")
+    configured: dict[str, Any] = {}
+    for key, value in values.items():
+        name = str(key).lower().removeprefix(ENV_PREFIX.lower())
+        if name not in Settings.model_fields:
+            raise CliError(f"configuration file {path}: {key!r} is not a setting")
+        configured[name] = value
+    return configured
 
 
 def cmd_eval_guardrails(args: argparse.Namespace) -> int:
@@ -558,6 +640,28 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=DEFAULT_DATASETS,
         help="the shared data sets folder, for eval guardrails (default: ../shared/datasets)",
+    )
+    evaluation.add_argument(
+        "qa",
+        nargs="?",
+        type=Path,
+        metavar="QA.jsonl",
+        help="eval answers: a question-and-answer set (question, reference answer, doc, key_facts): "
+        "retrieval hit rate, key-fact match, groundedness, citations, hand-off correctness",
+    )
+    evaluation.add_argument("--json", action="store_true", help="eval answers QA.jsonl: print JSON")
+    evaluation.add_argument(
+        "--judge", action="store_true", help="eval answers QA.jsonl: grade answers with the chat model"
+    )
+    evaluation.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("CONFIG_A", "CONFIG_B"),
+        help="eval answers QA.jsonl: compare two configurations (YAML or JSON settings files)",
+    )
+    evaluation.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level of --compare (default 0.05)"
     )
     evaluation.add_argument(
         "--questions",

@@ -356,3 +356,12 @@ class ReviewPairRecord(TypedDict):
     rejected_config: str
     note: str | None
     created_at: str  # ISO 8601, UTC
+
+
+#: evaluation.json (the retraining pipeline's evaluation job) holds the answer evaluation's figures
+#: (`functions.evaluation_answers.METRICS`) as `answers_<figure>` for the candidate and
+#: `current_answers_<figure>` for the model serving now; the promotion gate reads them.
+ANSWER_FIGURE_PREFIX = "answers_"
+#: The answer figures a candidate may not lose to the serving model (the promotion gate's rule);
+#: groundedness and hand-off correctness also have floors (`training.min_*` in infra.config).
+GATED_ANSWER_FIGURES = ("key_fact_match", "groundedness", "handoff_correctness")

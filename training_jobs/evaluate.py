@@ -13,6 +13,13 @@ writes them (the `eval` split by default). Each model is measured the same way:
 The current model's values carry a `current_` prefix; with a reward model and a current model,
 `win_rate` is the share of prompts where the candidate's answer scores higher (ties count half).
 
+With a knowledge base and a golden question-and-answer set (channels `kb` and `golden`; with
+`--tiny`, a tiny pair built on the spot), each model also answers the golden questions through the
+whole answer pipeline (`training_jobs.answers`): `answers_<figure>` (and `current_answers_<figure>`)
+are `genai-stack eval answers`' figures: retrieval hit rate, key-fact match, groundedness, citation
+correctness, hand-off correctness. The promotion gate refuses a candidate that loses to the
+serving model on them or misses the floors on groundedness and hand-off correctness.
+
 `evaluation.json` in the output folder is one flat JSON object: `primary_metric` names the metric
 that decides (`reward_mean` with a reward model, else `eval_loss` with an SFT set, else
 `preference_accuracy`), `higher_is_better` says its direction, and with a current model
@@ -25,8 +32,8 @@ Usage:
         --preference_dir outputs/data/preference --output_dir outputs/evaluate
     genai-stack train evaluate --tiny
 
-On SageMaker the inputs come from the channels `model`, `current_model`, `reward_model`, `sft` and
-`preference`; `evaluation.json` is written to SM_MODEL_DIR.
+On SageMaker the inputs come from the channels `model`, `current_model`, `reward_model`, `sft`,
+`preference`, `kb` and `golden`; `evaluation.json` is written to SM_MODEL_DIR.
 """
 
 from __future__ import annotations
@@ -69,6 +76,19 @@ class EvaluateArguments(JobArguments):
     preference_dir: str | None = field(
         default=None, metadata={"help": "Preference pairs folder. Default: channel 'preference'."}
     )
+    kb_dir: str | None = field(
+        default=None, metadata={"help": "Knowledge-base folder for answer evaluation. Default: channel 'kb'."}
+    )
+    golden_set: str | None = field(
+        default=None,
+        metadata={
+            "help": "Golden question-and-answer set (a JSONL file, or a folder holding one) for answer "
+            "evaluation. Default: channel 'golden'."
+        },
+    )
+    max_golden_questions: int = field(
+        default=0, metadata={"help": "Answer at most this many golden questions (0: all)."}
+    )
     split: str = field(default="eval", metadata={"help": "Which split of the data sets to evaluate on."})
     max_examples: int = field(
         default=64, metadata={"help": "At most this many chats, pairs and prompts each."}
@@ -77,7 +97,7 @@ class EvaluateArguments(JobArguments):
     max_length: int = field(default=1024, metadata={"help": "Longest scored sequence, in tokens."})
 
 
-TINY: dict[str, Any] = {"max_examples": 8, "max_new_tokens": 16, "max_length": 256}
+TINY: dict[str, Any] = {"max_examples": 8, "max_new_tokens": 16, "max_length": 256, "max_golden_questions": 6}
 
 
 @dataclass(frozen=True)
@@ -137,8 +157,43 @@ def main(args: EvaluateArguments) -> dict[str, Any]:
             results["win_rate"] = sum(wins) / len(wins)
         mine, theirs = results[primary], results[f"current_{primary}"]
         results["candidate_is_better"] = mine > theirs if higher_is_better else mine < theirs
+    results |= _answer_evaluation(env, args, root, {"": candidate, "current_": current})
     write_report(output_dir, results, EVALUATION_FILE)
     return results
+
+
+def _answer_evaluation(
+    env: SageMakerEnvironment,
+    args: EvaluateArguments,
+    root: Path,
+    models: dict[str, Path | None],
+) -> dict[str, float | int | None]:
+    """The golden set's answer figures per model; none without a knowledge base and a golden set."""
+    from training_jobs.answers import answer_figures, tiny_golden_set
+
+    kb_dir, golden = env.channel("kb", args.kb_dir), env.channel("golden", args.golden_set)
+    if args.tiny and kb_dir is None and golden is None:
+        kb_dir, golden = tiny_golden_set(root)
+    if kb_dir is None and golden is None:
+        return {}
+    if kb_dir is None or golden is None:
+        raise MissingInputError(
+            "answer evaluation needs both a knowledge base (--kb_dir, channel 'kb') and a golden set "
+            "(--golden_set, channel 'golden')"
+        )
+    if golden.is_dir():
+        found = sorted(golden.rglob("*.jsonl"))
+        if not found:
+            raise MissingInputError(f"no golden set (*.jsonl) in {golden}")
+        golden = found[0]
+    present = {prefix: path for prefix, path in models.items() if path is not None}
+    return answer_figures(
+        present,
+        kb_dir,
+        golden,
+        limit=args.max_golden_questions,
+        max_new_tokens=args.max_new_tokens,
+    )
 
 
 def _held_out(sft_dir: Path | None, preference_dir: Path | None, split: str, limit: int) -> HeldOut:

@@ -56,6 +56,12 @@ class TrainingConfig(Section):
     min_improvement: float = Field(
         default=0.0, ge=0.0, description="margin on the evaluation's primary metric"
     )
+    # The promotion gate's answer checks (functions/handlers/promotion_gate.py): floors on the
+    # golden set's groundedness and hand-off correctness, and how far any gated answer figure may
+    # fall below the serving model's (`genai-stack eval answers` measures them on a QA set).
+    min_groundedness: float = Field(default=0.8, ge=0.0, le=1.0)
+    min_handoff_correctness: float = Field(default=0.7, ge=0.0, le=1.0)
+    max_answer_regression: float = Field(default=0.0, ge=0.0, le=1.0)
     schedule_enabled: bool = False
     schedule_expression: str = Field(default="rate(7 days)", pattern=r"^(rate|cron)\(.+\)$")
 

@@ -9,6 +9,8 @@ NAME_PREFIX = "genai"
 RUN_NAMES = "names this pipeline gives what it creates at run time (genai-<execution uuid>[-<step>])"
 #: Default base model of fine-tuning: a Hugging Face model folder the user uploads (docs/DEPLOY.md).
 BASE_MODEL_PREFIX = "base-model/"
+#: Default golden question set of the evaluation's answer checks: a QA JSONL file the user uploads.
+GOLDEN_SET_PREFIX = "golden-set/"
 
 
 def arn_pattern(resource: str) -> str:

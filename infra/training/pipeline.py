@@ -25,7 +25,15 @@ from infra.data import KEY_WILDCARDS, DataStores
 from infra.lambdas import FunctionFactory, package_asset
 from infra.nag import KEY_ACTIONS, XRAY, acknowledge, arn_of
 from infra.training.jobs import JobStates
-from infra.training.naming import BASE_MODEL_PREFIX, NAME_PREFIX, RUN_NAMES, arn_pattern, job_output, run_uri
+from infra.training.naming import (
+    BASE_MODEL_PREFIX,
+    GOLDEN_SET_PREFIX,
+    NAME_PREFIX,
+    RUN_NAMES,
+    arn_pattern,
+    job_output,
+    run_uri,
+)
 from infra.training.promotion import Promotion
 from infra.training.roles import build_model_role, build_training_role
 from training_jobs.common.jobs import CODE, training_requirements
@@ -122,7 +130,10 @@ class TrainingPipeline(Construct):
             f"{prefix}Defaults",
             state_name="Defaults",
             result=sfn.Result.from_object(
-                {"base_model_uri": f"s3://{self.data.models.bucket_name}/{BASE_MODEL_PREFIX}"}
+                {
+                    "base_model_uri": f"s3://{self.data.models.bucket_name}/{BASE_MODEL_PREFIX}",
+                    "golden_set_uri": f"s3://{self.data.models.bucket_name}/{GOLDEN_SET_PREFIX}",
+                }
             ),
             result_path="$.defaults",
         )
@@ -179,9 +190,11 @@ class TrainingPipeline(Construct):
                 "reward_model": self._output("reward"),
                 "sft": sft_data,
                 "preference": preference_data,
+                "kb": f"s3://{self.data.documents.bucket_name}/",
+                "golden": sfn.JsonPath.string_at("$.input.golden_set_uri"),
             },
         )
-        evaluation.next(self.promotion.gate(self.gate, min_improvement=self.config.min_improvement))
+        evaluation.next(self.promotion.gate(self.gate, training=self.config))
         return (
             self._start("Retrain")
             .next(self._export("Retrain"))

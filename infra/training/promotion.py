@@ -17,7 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.config import ServingConfig
+from infra.config import ServingConfig, TrainingConfig
 from infra.data import DataStores
 from infra.training.naming import NAME_PREFIX, job_output
 
@@ -74,8 +74,10 @@ class Promotion:
         first.next(then)
         return lookup
 
-    def gate(self, function: lambda_.IFunction, *, min_improvement: float) -> sfn.Chain:
-        """The gate reads this run's evaluation; promote the candidate or keep the current model."""
+    def gate(self, function: lambda_.IFunction, *, training: TrainingConfig) -> sfn.Chain:
+        """The gate reads this run's evaluation and the configuration's thresholds; promote the
+        candidate or keep the current model. The decision, its reasons and the answer figures stay
+        in the execution's history (`$.gate`)."""
         gate = tasks.LambdaInvoke(
             self.scope,
             "Gate",
@@ -84,10 +86,18 @@ class Promotion:
             payload=sfn.TaskInput.from_object(
                 {
                     "evaluation_uri": self._output("evaluate", "evaluation.json"),
-                    "min_improvement": min_improvement,
+                    "min_improvement": training.min_improvement,
+                    "min_groundedness": training.min_groundedness,
+                    "min_handoff_correctness": training.min_handoff_correctness,
+                    "max_answer_regression": training.max_answer_regression,
                 }
             ),
-            result_selector={"promote.$": "$.Payload.promote", "reason.$": "$.Payload.reason"},
+            result_selector={
+                "promote.$": "$.Payload.promote",
+                "reason.$": "$.Payload.reason",
+                "failed.$": "$.Payload.failed",
+                "answers.$": "$.Payload.answers",
+            },
             result_path="$.gate",
         )
         choice = sfn.Choice(self.scope, "PromoteChoice", state_name="Promote?")
@@ -163,6 +173,7 @@ class Promotion:
                 "model_name": name,
                 "evaluation_uri": self._output("evaluate", "evaluation.json"),
                 "reason": sfn.JsonPath.string_at("$.gate.reason"),
+                "answers": sfn.JsonPath.object_at("$.gate.answers"),
             },
             result_path="$.record",
         )

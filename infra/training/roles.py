@@ -11,7 +11,7 @@ from constructs import Construct
 
 from infra.data import KEY_WILDCARDS, DataStores
 from infra.nag import KEY_ACTIONS, acknowledge, arn_of
-from infra.training.naming import BASE_MODEL_PREFIX
+from infra.training.naming import BASE_MODEL_PREFIX, GOLDEN_SET_PREFIX
 
 
 def ecr_repository_arn(image_uri: str) -> str:
@@ -34,7 +34,12 @@ def build_training_role(
         description="genai-stack SageMaker training jobs",
     )
     models, exports, documents = data.models, data.training_data, data.documents
-    readable = [(exports, "exports/*"), (documents, "*"), (models, f"{BASE_MODEL_PREFIX}*")]
+    readable = [
+        (exports, "exports/*"),
+        (documents, "*"),
+        (models, f"{BASE_MODEL_PREFIX}*"),
+        (models, f"{GOLDEN_SET_PREFIX}*"),  # the evaluation's golden question set
+    ]
     writable = [(models, "jobs/*"), (models, "checkpoints/*")]
     code_object = f"arn:{cdk.Aws.PARTITION}:s3:::{code.s3_bucket_name}/{code.s3_object_key}"
     role.add_to_policy(
@@ -60,8 +65,8 @@ def build_training_role(
     acknowledge(
         role,
         *(f"IAM5[Resource::{arn_of(bucket)}/{keys}]" for bucket, keys in readable + writable),
-        reason="prefixes of this stack's buckets: the jobs read exports, knowledge base and base "
-        "model, and write job outputs and checkpoints; SageMaker copies whole prefixes",
+        reason="prefixes of this stack's buckets: the jobs read exports, knowledge base, base "
+        "model and golden set, and write job outputs and checkpoints; SageMaker copies whole prefixes",
     )
     _allow_sagemaker_basics(role, "TrainingJobs", image_uri)
     return role

@@ -141,7 +141,26 @@ def test_the_gate_reads_the_evaluation_of_this_run(default_stack: Synthesized) -
     payload = gate["Parameters"]["Payload"]
 
     assert "-evaluate/output/model/evaluation.json" in payload["evaluation_uri.$"]
-    assert payload["min_improvement"] == default_stack.config.training.min_improvement
+    training = default_stack.config.training
+    for threshold in (
+        "min_improvement",
+        "min_groundedness",
+        "min_handoff_correctness",
+        "max_answer_regression",
+    ):
+        assert payload[threshold] == getattr(training, threshold), threshold
+    # the decision, what failed and the answer figures stay in the execution's history
+    assert set(gate["ResultSelector"]) == {"promote.$", "reason.$", "failed.$", "answers.$"}
+
+
+def test_the_evaluation_answers_the_golden_set_over_the_knowledge_base(default_stack: Synthesized) -> None:
+    job = training_jobs(default_stack.state_machine("Retraining"))["evaluate"]
+    channels = {
+        channel["ChannelName"]: channel["DataSource"]["S3DataSource"] for channel in job["InputDataConfig"]
+    }
+
+    assert channels["golden"]["S3Uri.$"] == "$.input.golden_set_uri"
+    assert "kb" in channels
 
 
 def test_retraining_is_scheduled_but_disabled_by_default(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.contract import GATED_ANSWER_FIGURES
 from training_jobs.common.sagemaker import MissingInputError
 from training_jobs.evaluate import EVALUATION_FILE, TINY, EvaluateArguments, main
 
@@ -37,6 +38,12 @@ def test_candidate_against_current_model_with_a_reward_model(
         assert math.isfinite(result[f"{prefix}eval_loss"])
         assert result[f"{prefix}eval_perplexity"] == pytest.approx(math.exp(result[f"{prefix}eval_loss"]))
     assert all(not isinstance(value, dict | list) for value in result.values())  # flat, for the Lambda
+    # both models answered the tiny golden set through the answer pipeline
+    assert result["answers_questions"] == TINY["max_golden_questions"]
+    for prefix in ("", "current_"):
+        for figure in GATED_ANSWER_FIGURES:
+            value = result[f"{prefix}answers_{figure}"]
+            assert value is None or 0.0 <= value <= 1.0, (prefix, figure)
 
 
 def test_a_model_compared_with_itself_ties(
@@ -55,6 +62,8 @@ def test_a_model_compared_with_itself_ties(
     )
     for metric in ("eval_loss", "answer_f1", "preference_accuracy", "reward_mean"):
         assert result[metric] == pytest.approx(result[f"current_{metric}"]), metric
+    for figure in GATED_ANSWER_FIGURES:  # greedy answers to the golden set are the same too
+        assert result[f"answers_{figure}"] == result[f"current_answers_{figure}"], figure
     assert result["win_rate"] == 0.5  # greedy answers are the same: every prompt is a tie
     assert result["candidate_is_better"] is False
 
@@ -103,3 +112,17 @@ def test_without_a_reward_model_the_held_out_loss_decides(
 def test_evaluation_needs_held_out_data(tmp_path: Path, pretrained: Path) -> None:
     with pytest.raises(MissingInputError, match="no held-out data"):
         main(EvaluateArguments(model_name_or_path=str(pretrained), output_dir=str(tmp_path)))
+
+
+def test_answer_evaluation_needs_both_a_knowledge_base_and_a_golden_set(
+    tmp_path: Path, datasets_dir: Path, pretrained: Path
+) -> None:
+    with pytest.raises(MissingInputError, match="golden set"):
+        main(
+            EvaluateArguments(
+                model_name_or_path=str(pretrained),
+                sft_dir=str(datasets_dir / "sft"),
+                kb_dir=str(tmp_path),
+                output_dir=str(tmp_path / "out"),
+            )
+        )

@@ -14,17 +14,35 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: What every job's code channel holds: the training package and the few dependency-free modules of
-#: `functions` it shares with the runtime (the interaction record, the PII redactor, the text
-#: fold of deduplication). Paths relative to the repository root; a folder means all of its files.
+#: What every job's code channel holds: the training package and the modules of `functions` it
+#: shares with the runtime: the interaction record and the PII redactor, and the answer path the
+#: evaluation job runs golden questions through (settings, services, retrieval, guardrails,
+#: ingestion, chat models), never the HTTP face (api/, handlers/). Paths relative to the
+#: repository root; a folder means all of its files.
 CODE = (
     "training_jobs",
-    "functions/__init__.py",
-    "functions/contract.py",
-    "functions/text.py",
-    "functions/guardrails/__init__.py",
-    "functions/guardrails/base.py",
-    "functions/guardrails/pii.py",
+    *(
+        f"functions/{module}.py"
+        for module in (
+            "__init__",
+            "aws",
+            "contract",
+            "customers",
+            "errors",
+            "evaluation",
+            "evaluation_answers",
+            "evaluation_judge",
+            "guests",
+            "observability",
+            "services",
+            "settings",
+            "text",
+        )
+    ),
+    *(
+        f"functions/{package}"
+        for package in ("feedback", "guardrails", "ingest", "intents", "limits", "privacy", "rag")
+    ),
 )
 
 #: Where `launch --tiny` runs a job: a smoke test of the SageMaker wiring, no GPU needed.
@@ -56,11 +74,19 @@ class Job:
 
 
 def training_requirements() -> str:
-    """The `training` extra of pyproject.toml as a requirements file, without torch: the training
-    image's torch is built for its CUDA."""
+    """The `training` extra of pyproject.toml, with the runtime's core and `local` dependencies
+    the evaluation job's answer pipeline needs (the embedded store, MiniLM), as a requirements
+    file; without torch, since the training image's torch is built for its CUDA, and without the
+    local server."""
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    requirements = pyproject["project"]["optional-dependencies"]["training"]
-    return "".join(f"{req}\n" for req in requirements if not re.match(r"torch\b", req))
+    project = pyproject["project"]
+    extras = project["optional-dependencies"]
+    requirements: dict[str, str] = {}
+    for requirement in [*extras["training"], *project["dependencies"], *extras["local"]]:
+        name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower()
+        if name not in {"torch", "uvicorn"}:
+            requirements.setdefault(name, requirement)
+    return "".join(f"{requirement}\n" for requirement in requirements.values())
 
 
 JOBS: dict[str, Job] = {
@@ -117,8 +143,8 @@ JOBS: dict[str, Job] = {
         Job(
             "evaluate",
             "training_jobs.evaluate",
-            "compare a candidate model with the current one on held-out data",
-            ("model", "current_model", "reward_model", "sft", "preference"),
+            "compare a candidate model with the current one on held-out data and golden questions",
+            ("model", "current_model", "reward_model", "sft", "preference", "kb", "golden"),
             "evaluation_instance_type",
             torchrun=False,
         ),
