@@ -554,6 +554,60 @@ def _add_review_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     pairs.set_defaults(func=cmd_review_pairs)
 
 
+def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`genai-stack eval`: retrieval and answers on a labelled set, a QA set, or the guardrails."""
+    evaluation = commands.add_parser(
+        "eval",
+        help="measure retrieval and answers on a labelled question set",
+        description="Recall@k, MRR, answer accuracy and hand-off rates on a labelled set (JSONL); "
+        "the hand-off rate is also measured with each answerable question's document left out; "
+        "each question kind (direct, paraphrase, followup, unanswerable) is also reported on its own.",
+    )
+    _data_dir_option(evaluation)
+    evaluation.add_argument(
+        "target",
+        nargs="?",
+        choices=("answers", "guardrails"),
+        default="answers",
+        help="what to measure: answers (default) or guardrails (per category, and detector latency)",
+    )
+    evaluation.add_argument(
+        "--datasets",
+        type=Path,
+        default=DEFAULT_DATASETS,
+        help="the shared data sets folder, for eval guardrails (default: ../shared/datasets)",
+    )
+    evaluation.add_argument(
+        "qa",
+        nargs="?",
+        type=Path,
+        metavar="QA.jsonl",
+        help="eval answers: a question-and-answer set (question, reference answer, doc, key_facts): "
+        "retrieval hit rate, key-fact match, groundedness, citations, hand-off correctness",
+    )
+    evaluation.add_argument("--json", action="store_true", help="eval answers QA.jsonl: print JSON")
+    evaluation.add_argument(
+        "--judge", action="store_true", help="eval answers QA.jsonl: grade answers with the chat model"
+    )
+    evaluation.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("CONFIG_A", "CONFIG_B"),
+        help="eval answers QA.jsonl: compare two configurations (YAML or JSON settings files)",
+    )
+    evaluation.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level of --compare (default 0.05)"
+    )
+    evaluation.add_argument(
+        "--questions",
+        type=Path,
+        default=DEFAULT_QUESTIONS,
+        help=f"labelled questions (default {DEFAULT_QUESTIONS})",
+    )
+    evaluation.set_defaults(func=cmd_eval)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genai-stack",
@@ -620,56 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print as JSON")
     stats.set_defaults(func=cmd_stats)
 
-    evaluation = commands.add_parser(
-        "eval",
-        help="measure retrieval and answers on a labelled question set",
-        description="Recall@k, MRR, answer accuracy and hand-off rates on a labelled set (JSONL); "
-        "the hand-off rate is also measured with each answerable question's document left out; "
-        "each question kind (direct, paraphrase, followup, unanswerable) is also reported on its own.",
-    )
-    _data_dir_option(evaluation)
-    evaluation.add_argument(
-        "target",
-        nargs="?",
-        choices=("answers", "guardrails"),
-        default="answers",
-        help="what to measure: answers (default) or guardrails (per category, and detector latency)",
-    )
-    evaluation.add_argument(
-        "--datasets",
-        type=Path,
-        default=DEFAULT_DATASETS,
-        help="the shared data sets folder, for eval guardrails (default: ../shared/datasets)",
-    )
-    evaluation.add_argument(
-        "qa",
-        nargs="?",
-        type=Path,
-        metavar="QA.jsonl",
-        help="eval answers: a question-and-answer set (question, reference answer, doc, key_facts): "
-        "retrieval hit rate, key-fact match, groundedness, citations, hand-off correctness",
-    )
-    evaluation.add_argument("--json", action="store_true", help="eval answers QA.jsonl: print JSON")
-    evaluation.add_argument(
-        "--judge", action="store_true", help="eval answers QA.jsonl: grade answers with the chat model"
-    )
-    evaluation.add_argument(
-        "--compare",
-        nargs=2,
-        type=Path,
-        metavar=("CONFIG_A", "CONFIG_B"),
-        help="eval answers QA.jsonl: compare two configurations (YAML or JSON settings files)",
-    )
-    evaluation.add_argument(
-        "--alpha", type=float, default=0.05, help="significance level of --compare (default 0.05)"
-    )
-    evaluation.add_argument(
-        "--questions",
-        type=Path,
-        default=DEFAULT_QUESTIONS,
-        help=f"labelled questions (default {DEFAULT_QUESTIONS})",
-    )
-    evaluation.set_defaults(func=cmd_eval)
+    _add_eval_command(commands)
 
     export = commands.add_parser(
         "export",
