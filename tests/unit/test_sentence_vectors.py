@@ -15,7 +15,8 @@ from functions.ingest.chunking import Chunker
 from functions.ingest.pipeline import Ingestor
 from functions.rag.chat_models.extractive import ExtractiveChatModel
 from functions.rag.documents import Chunk, ScoredChunk, SearchQuery
-from functions.rag.prompts import format_sources, grounded_answer_prompt
+from functions.rag.prompts import PromptLibrary
+from functions.rag.replies import parse_reply
 from functions.rag.sentences import SentenceVectorCache, sentence_texts, split_passage
 from functions.rag.stores.embedded import EmbeddedVectorStore
 from functions.rag.stores.opensearch import OpenSearchVectorStore, decode_sentence_vectors
@@ -81,11 +82,9 @@ def test_the_answerer_embeds_no_sentence_retrieval_has_handed_over() -> None:
     embedder.embedded.clear()
     model = ExtractiveChatModel(embedder=cache)
     hits = [ScoredChunk(chunk, 1.0, 0.9)]
-    messages = grounded_answer_prompt().format_messages(
-        sources=format_sources(hits), question="How long do I have to send something back?"
-    )
+    messages = PromptLibrary().messages("zero-shot", hits, "How long do I have to send something back?")
 
-    answer = model.invoke(messages).text
+    answer = parse_reply(model.invoke(messages).text).answer
 
     assert answer.startswith("Most items can be sent back within 45 days.")
     assert embedder.embedded == []  # the question is a query; every sentence came from the cache
