@@ -12,8 +12,8 @@ chat model, output guardrails), in a conversation of its own. Per question:
 - key-fact match: the share of `key_facts` in the answer (0 when the answer is a hand-off);
 - groundedness: the project's lexical groundedness of an answer in its sources
   (`functions.guardrails.grounding.groundedness`), for questions that were answered;
-- citations: whether the cited sources (`[n]` markers) include the labelled `doc`, and whether every
-  marker names a retrieved source;
+- citations: whether the cited sources (the reply's citations and `[n]` markers) include the
+  labelled `doc`, and whether every one names a retrieved source (the pipeline's dropped ones count);
 - hand-off correctness: a hand-off (fallback or guardrail refusal) on an unanswerable question, none
   on an answerable one;
 - with a judge (`functions.evaluation_judge`), the chat model's 0-1 grade of the answer against the
@@ -199,8 +199,13 @@ def evaluate_answers(
         ranked = answer.sources or pipeline.retriever.retrieve(asked).hits
         handed_off = answer.fallback or answer.blocked  # a refusal offers a person too
         answered = not handed_off
-        cited = {int(n) for n in _CITATION.findall(answer.answer)} if answered else set()
+        # The pipeline drops citations of sources it did not retrieve (and says how many); any
+        # marker left in the text that names none is counted too.
+        cited = (
+            {int(n) for n in _CITATION.findall(answer.answer)} | set(answer.citations) if answered else set()
+        )
         valid = {n for n in cited if 1 <= n <= len(answer.sources)}
+        invalid = len(cited - valid) + (answer.dropped_citations if answered else 0)
         cited_sources = [answer.sources[n - 1].chunk.source for n in sorted(valid)]
         doc = item.doc if item.answerable else None
         report.outcomes.append(
@@ -222,8 +227,8 @@ def evaluate_answers(
                 cites_labelled_doc=(
                     any(source_matches(source, doc) for source in cited_sources) if answered and doc else None
                 ),
-                citations_valid=len(valid) == len(cited) if answered else None,
-                invalid_citations=len(cited - valid),
+                citations_valid=invalid == 0 if answered else None,
+                invalid_citations=invalid,
                 judge_score=(
                     judge.score(item.question, item.answer, answer.answer)
                     if judge is not None and item.answer is not None

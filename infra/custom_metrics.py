@@ -138,6 +138,14 @@ def monitor_application(facade: mc.MonitoringFacade, config: MonitoringConfig) -
             ),
             intents_group(),
             mc.CustomMetricGroup(
+                title="Hand-offs and reply problems",
+                metrics=[
+                    app_metric(MetricName.HAND_OFFS),
+                    app_metric(MetricName.MALFORMED_REPLIES),
+                    app_metric(MetricName.DROPPED_CITATIONS),
+                ],
+            ),
+            mc.CustomMetricGroup(
                 title="Failures",
                 metrics=[
                     mc.CustomMetricWithAlarm(

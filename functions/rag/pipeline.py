@@ -64,6 +64,7 @@ class Answer:
     prompt_variant: str | None = None  # the conversation's variant, on every answer of it
     citations: list[int] = field(default_factory=list)  # retrieved sources the answer cites
     confidence: float | None = None  # the model's own, 0 to 1; None when no model answered
+    dropped_citations: int = 0  # cited source numbers that named no retrieved source, removed
 
     @property
     def blocked(self) -> bool:
@@ -223,6 +224,7 @@ class AnswerPipeline:
             usage=usage,
             timings_ms=timings,
             citations=cited.citations if checked_output.allowed else [],
+            dropped_citations=cited.dropped,
             confidence=reply.confidence,
         )
 

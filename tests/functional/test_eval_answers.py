@@ -105,7 +105,10 @@ def test_a_bad_line_is_named(
 
 def test_citations_naming_no_retrieved_source_are_counted(services: Services) -> None:
     services.chat_model = FakeListChatModel(  # type: ignore[misc]
-        responses=["Tents carry a 5 year warranty against manufacturing defects [1] [9]."]
+        responses=[
+            '{"answerable": true, "answer": "Tents carry a 5 year warranty against manufacturing '
+            'defects [1] [9].", "citations": [1, 9], "confidence": 0.9}'
+        ]
     )
     item = QAItem(
         1,

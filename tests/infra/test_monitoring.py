@@ -112,6 +112,6 @@ def test_the_dashboard_draws_questions_per_intent(default_stack: Synthesized) ->
     assert "Questions by intent" in text
     for intent in Intent:
         assert (
-            f'"{MetricName.INTENTS.value}","service","genai-stack","{INTENT_DIMENSION}","{intent.value}"'
+            f'"{MetricName.INTENTS.value}","{INTENT_DIMENSION}","{intent.value}","service","genai-stack"'
             in text
         )

@@ -161,7 +161,13 @@ def test_tables_are_encrypted_recoverable_and_expire_items(default_stack: Synthe
     tables = default_stack.resources("AWS::DynamoDB::Table")
     keys = {table["Properties"]["KeySchema"][0]["AttributeName"] for table in tables.values()}
 
-    assert keys == {Layout.CONVERSATION_KEY, Layout.MESSAGE_KEY, Layout.IDEMPOTENCY_KEY, Layout.QUOTA_KEY}
+    assert keys == {
+        Layout.CONVERSATION_KEY,
+        Layout.MESSAGE_KEY,
+        Layout.IDEMPOTENCY_KEY,
+        Layout.QUOTA_KEY,
+        Layout.REVIEW_PAIR_KEY,
+    }
     for table in tables.values():
         props = table["Properties"]
         assert props["SSESpecification"]["SSEEnabled"] is True

@@ -211,7 +211,7 @@ def test_only_the_functions_that_handle_user_ids_read_the_pseudonym_key(default_
         if function["Properties"].get("Environment", {}).get("Variables", {}).get(EnvVar.PSEUDONYM_SECRET_ARN)
         == {"Ref": secret_id}
     }
-    prefixes = ("TrainingExport", "ApiQuery", "ApiFeedback", "ApiPrivacy", "WidgetStream")
+    prefixes = ("TrainingExport", "ApiQuery", "ApiFeedback", "ApiPrivacy", "ApiReview", "WidgetStream")
     assert sorted(prefix for prefix in prefixes for r in readers if r.startswith(prefix)) == sorted(prefixes)
     assert len(readers) == len(prefixes)
     grants = [

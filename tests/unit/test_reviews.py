@@ -123,7 +123,7 @@ def test_notes_are_redacted_and_ties_are_not_exported(service: ReviewService, st
     assert exported["chosen"] == [{"role": "assistant", "content": BAD.answer}]
     assert exported["rejected"][0]["content"] == GOOD.answer
     assert (exported["chosen_config"], exported["rejected_config"]) == ("zero-shot", "few-shot")
-    assert exported["note"] == "mail me at [EMAIL]"
+    assert exported["note"] == "mail me at [EMAIL_1]"
     assert exported["user_id"] == pseudonymiser(lambda: KEY)("ana")
 
 
